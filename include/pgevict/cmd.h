@@ -1,0 +1,56 @@
+/*
+ * cmd.h -- what main.c hands a command, and the commands.
+ *
+ * main.c parses every option once (global, selector, action) into struct
+ * options, checks that the command accepts each one given, and calls the
+ * command.  A command returns the process exit status of DESIGN.md:
+ * 0 done, 1 some session survived (or a runtime failure), 2 usage or
+ * configuration error, 3 some sessions only severed.
+ */
+#ifndef PGEVICT_CMD_H
+#define PGEVICT_CMD_H
+
+#include <stdbool.h>
+
+#include "pgevict/discover.h"
+#include "pgevict/select.h"
+
+#define EXIT_USAGE 2
+
+struct options {
+	bool json;
+	bool no_sql;
+	bool all;                    /* ls: every child; actions: select all */
+	const char *cluster;
+	const char *dsn;
+	struct selector sel;
+};
+
+int cmd_clusters(const struct options *o);
+int cmd_ls(const struct options *o);
+int cmd_tree(const struct options *o);
+
+/* Shared by the commands (output.c). */
+
+/* Run discovery for O, reporting failures and SQL gaps on stderr once.
+ * Returns 0, or the exit status to end with. */
+int cmd_discover(const struct options *o, struct discovery *ret);
+
+/* Print one JSON object on its own line to stdout (json-c owns escaping). */
+struct json_object;
+void out_json_line(struct json_object *obj);
+
+/* "2026-11-22T02:03:04.123456Z"; "" for TIME_UNKNOWN. */
+void out_time_rfc3339(int64_t us, char *buf, size_t len);
+
+/* "127.0.0.1:5432", "[::1]:5432", "[local]" or "-". */
+void out_client(const struct session *s, char *buf, size_t len);
+
+/* A table for people: rows of cells, escaped for the terminal on add. */
+struct table;
+struct table *table_new(int ncols, const char *const *headers);
+int table_add(struct table *t, const char *const *cells);
+void table_print(struct table *t);
+void table_free(struct table *t);
+
+#endif

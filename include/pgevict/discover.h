@@ -1,0 +1,45 @@
+/*
+ * discover.h -- from the host to clusters and sessions.
+ *
+ * Owns the data flow's first half: find postmasters in /proc, read their
+ * postmaster.pid, enumerate their children, parse titles, join each child
+ * with its client socket (netlink dump x /proc/PID/fd), and merge SQL when
+ * it can be had.  It combines adapters and core; it prints nothing: what
+ * went wrong per cluster is left in pg_cluster.sql_error for the command.
+ * Needs root to see other users' fds and to connect as the cluster owner.
+ */
+#ifndef PGEVICT_DISCOVER_H
+#define PGEVICT_DISCOVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pgevict/session.h"
+
+struct discover_opts {
+	const char *cluster_spec;    /* data directory, port or cluster_name */
+	bool no_sql;                 /* skip SQL enrichment */
+	const char *dsn;             /* conninfo overriding the default */
+	const char *proc_root;       /* "/proc" unless a test says otherwise */
+};
+
+struct discovery {
+	struct cluster_list clusters;
+	struct session_list sessions;   /* every child of every postmaster,
+	                                   grouped by cluster, by pid */
+	int64_t now_us;                 /* when the scan started */
+};
+
+/*
+ * Fill *ret.  Returns 0; -ENOENT when a cluster_spec was given and no
+ * running cluster matches it; other -errno when /proc cannot be read.
+ * Free with discovery_clear.
+ */
+int discover(const struct discover_opts *o, struct discovery *ret);
+
+void discovery_clear(struct discovery *d);
+
+/* Does cluster C match SPEC (data directory, port or cluster_name)? */
+bool discover_cluster_matches(const struct pg_cluster *c, const char *spec);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * escape.h -- make outside text safe for a terminal (core, no I/O).
+ *
+ * Titles, role and database names and queries come from clients.  Printed
+ * raw, an escape sequence in them could rewrite the operator's screen.
+ */
+#ifndef PGEVICT_ESCAPE_H
+#define PGEVICT_ESCAPE_H
+
+#include <stddef.h>
+
+/*
+ * A malloc'd copy of S where control characters (C0, DEL, C1), invalid
+ * UTF-8 and backslash are written as \xNN (backslash as \\), newline as \n
+ * and tab as \t.  Valid printable UTF-8 is kept.  NULL on allocation
+ * failure; S NULL gives "-".
+ */
+char *escape_term(const char *s);
+
+/* Display width of an escape_term() result (code points, not bytes). */
+size_t escape_width(const char *s);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * pgsql.h -- the libpq adapter.
+ *
+ * Owns connecting to a cluster and reading pg_stat_activity.  By default it
+ * connects over the cluster's Unix socket as the data directory's owner
+ * with peer authentication, which needs root (the effective uid is switched
+ * to the owner for the connect only).  A connection is bounded in time: a
+ * cluster that cannot take one (slots full, authentication refused, hung)
+ * is reported in one line, never waited on.  Parameters are never spliced
+ * into SQL.
+ */
+#ifndef PGEVICT_PGSQL_H
+#define PGEVICT_PGSQL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pgevict/session.h"
+
+typedef struct pg_conn PGconn;
+
+struct pgsql_row {
+	pid_t pid;
+	char *usename, *datname, *application_name, *state, *backend_type, *query;
+	char *client_addr;
+	int client_port;             /* -1 for Unix sockets / NULL */
+	int64_t backend_start_us, state_change_us, xact_start_us, query_start_us;
+};
+
+struct pgsql_activity {
+	struct pgsql_row *v;
+	size_t n;
+	pid_t self_pid;              /* our own backend, excluded from v */
+};
+
+/*
+ * Open a connection to C (DSN overrides the default when non-NULL).
+ * Returns 0 and *ret_conn, or -errno with *ret_err a malloc'd one-line
+ * reason (PostgreSQL's message when it gave one).
+ */
+int pgsql_connect(const struct pg_cluster *c, const char *dsn, PGconn **ret_conn, char **ret_err);
+
+/* Read pg_stat_activity.  0 or -EIO with *ret_err set. */
+int pgsql_activity(PGconn *conn, struct pgsql_activity *ret, char **ret_err);
+
+/* SHOW hba_file; 0 and a malloc'd path, or -EIO. */
+int pgsql_hba_file(PGconn *conn, char **ret_path);
+
+void pgsql_activity_clear(struct pgsql_activity *a);
+void pgsql_close(PGconn *conn);
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * procfs.h -- the /proc adapter.
+ *
+ * Owns reading processes: the whole table through libproc2 (the successor
+ * of libprocps), and the few per-process files libproc2 does not give
+ * (fd links, cwd files, namespaces) through openat() on a /proc directory
+ * fd, so tests can aim those readers at a fixture tree.  It decides
+ * nothing about PostgreSQL.  Reading other users' fd and cwd needs root
+ * (CAP_SYS_PTRACE / CAP_DAC_READ_SEARCH).
+ */
+#ifndef PGEVICT_PROCFS_H
+#define PGEVICT_PROCFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+struct proc_entry {
+	pid_t pid;
+	pid_t ppid;
+	char state;                       /* R S D T Z ... */
+	unsigned long long start_ticks;   /* stat field 22 */
+	unsigned nchildren;
+	char *cmdline;                    /* argv joined by blanks; NULL until
+	                                     procfs_fill_cmdlines */
+};
+
+struct proc_table {
+	struct proc_entry *v;             /* sorted by pid */
+	size_t n;
+};
+
+/* Every process on the host (not threads).  0 or -errno. */
+int procfs_scan(struct proc_table *ret);
+
+/* Read the command lines of the N processes PIDS (one libproc2 select).
+ * Processes that vanished keep cmdline NULL.  0 or -errno. */
+int procfs_fill_cmdlines(struct proc_table *t, const pid_t *pids, size_t n);
+
+/* The entry for PID, or NULL.  Binary search. */
+struct proc_entry *procfs_find(const struct proc_table *t, pid_t pid);
+
+void proc_table_clear(struct proc_table *t);
+
+/* Clock ticks per second and the boot time (epoch seconds, /proc/stat). */
+long procfs_hertz(void);
+int procfs_boot_time(int proc_dirfd, int64_t *ret_epoch);
+
+/*
+ * Read the file REL under /proc/PID (e.g. "cwd/postmaster.pid"; PID 0:
+ * REL under /proc itself), at most
+ * MAX bytes, NUL-terminated.  0 and *ret_buf (caller frees), or -errno.
+ */
+int procfs_read(int proc_dirfd, pid_t pid, const char *rel, size_t max, char **ret_buf,
+		size_t *ret_len);
+
+/* stat() of /proc/PID/REL following links (e.g. "cwd"). 0 or -errno. */
+int procfs_stat(int proc_dirfd, pid_t pid, const char *rel, struct stat *ret);
+
+/*
+ * Start time (stat field 22) and state of PID, read now.  Used to check a
+ * pid still names the process that was discovered.  0, -ENOENT when gone,
+ * -EINVAL when the stat line does not parse, other -errno.
+ */
+int procfs_start_ticks(int proc_dirfd, pid_t pid, unsigned long long *ret_ticks,
+		       char *ret_state);
+
+struct proc_sock {
+	int fd;
+	unsigned long inode;
+};
+
+/* The sockets PID holds open ("socket:[N]" fd links), in fd order.
+ * 0 and a malloc'd array (possibly empty), or -errno. */
+int procfs_socket_fds(int proc_dirfd, pid_t pid, struct proc_sock **ret, size_t *ret_n);
+
+/* The socket inode behind fd FD of PID: 0 and *ret_inode, -ENOTSOCK when
+ * that fd is something else, other -errno (-ENOENT: no such fd). */
+int procfs_fd_socket(int proc_dirfd, pid_t pid, int fd, unsigned long *ret_inode);
+
+/* Inode of /proc/PID/ns/net (PID 0: the caller's). 0 or -errno. */
+int procfs_netns(int proc_dirfd, pid_t pid, unsigned long *ret_ino);
+
+/* The innermost pid of PID ("NSpid:" in status), for postmasters in a pid
+ * namespace whose postmaster.pid holds their own view.  0 or -errno. */
+int procfs_inner_pid(int proc_dirfd, pid_t pid, pid_t *ret);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * select.h -- the selector language (core, no I/O).
+ *
+ *   --pid N  --user NAME  --db NAME  --client ADDR|CIDR|local
+ *   --state STATE  --older-than DUR  --idle-for DUR  --app NAME  --all
+ *
+ * Different kinds AND, repeats of one kind OR.  A session whose value for
+ * a kind is unknown never matches that kind: pgevict does not act on what
+ * it cannot see.  --idle-for and --app need SQL (select_needs_sql).
+ */
+#ifndef PGEVICT_SELECT_H
+#define PGEVICT_SELECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/types.h>
+
+#include "pgevict/session.h"
+
+struct cidr {
+	int family;                  /* AF_INET, AF_INET6; AF_UNIX = "local" */
+	uint8_t addr[16];
+	int prefix;
+};
+
+struct selector {
+	pid_t *pids;        size_t npids;
+	char **users;       size_t nusers;
+	char **dbs;         size_t ndbs;
+	struct cidr *clients; size_t nclients;
+	char **states;      size_t nstates;
+	char **apps;        size_t napps;
+	int64_t older_than_ms;       /* -1: not given */
+	int64_t idle_for_ms;         /* -1: not given */
+	bool all;
+};
+
+/* An empty selector (nothing given). */
+void select_init(struct selector *s);
+void select_clear(struct selector *s);
+
+/*
+ * Add one selector.  KIND is the option without dashes ("pid", "user",
+ * "db", "client", "state", "older-than", "idle-for", "app", "all"); VALUE
+ * is ignored for "all".  Returns 0, -EINVAL for a bad value (the caller
+ * names it), -ENOENT for an unknown kind, -ENOMEM.
+ */
+int select_add(struct selector *s, const char *kind, const char *value);
+
+/* True when no selector at all was given (not even --all). */
+bool select_is_empty(const struct selector *s);
+
+/* True when a given selector can only be judged with SQL data. */
+bool select_needs_sql(const struct selector *s);
+
+/* True when SES matches; NOW_US is the current epoch time. */
+bool select_match(const struct selector *s, const struct session *ses, int64_t now_us);
+
+/* Parse ADDR, ADDR/LEN or "local" (Unix-socket sessions). 0 or -EINVAL. */
+int cidr_parse(const char *text, struct cidr *ret);
+
+/* True when the textual address ADDR lies in C (v4-mapped v6 counts as v4). */
+bool cidr_contains(const struct cidr *c, const char *addr);
+
+#endif

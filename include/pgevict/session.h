@@ -1,0 +1,104 @@
+/*
+ * session.h -- the model: clusters and the processes under them (core).
+ *
+ * A cluster is one running postmaster.  A session is one child of a
+ * postmaster, identified by (pid, start time), never by a bare pid.  These
+ * structs are filled by discover.c from /proc, netlink and SQL; core code
+ * (selectors, planners, output) only reads them.  Unknown values are NULL,
+ * -1 or INT64_MIN as documented per field, never invented.
+ */
+#ifndef PGEVICT_SESSION_H
+#define PGEVICT_SESSION_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TIME_UNKNOWN INT64_MIN
+
+struct pg_cluster {
+	pid_t pid;                   /* the postmaster */
+	unsigned long long start_ticks; /* /proc/PID/stat field 22 */
+	char *data_dir;
+	int port;                    /* -1 if unknown */
+	char *socket_dir;            /* first unix_socket_directories entry */
+	char *listen_addr;           /* first listen address */
+	char *status;                /* postmaster.pid line 8 */
+	char *version;               /* PG_VERSION, e.g. "15" */
+	char *cluster_name;          /* NULL if none */
+	char *hba_file;              /* best knowledge; see discover.c */
+	uid_t owner_uid;             /* owner of the data directory */
+	gid_t owner_gid;
+	char *owner_name;
+	unsigned long netns;         /* inode of its network namespace */
+	bool sql_ok;                 /* SQL enrichment worked */
+	char *sql_error;             /* why not, one line; NULL if not tried */
+};
+
+enum transport { TRANSPORT_NONE = 0, TRANSPORT_TCP, TRANSPORT_UNIX };
+
+struct session {
+	pid_t pid;
+	pid_t ppid;
+	unsigned long long start_ticks; /* identity together with pid */
+	int64_t start_us;            /* backend start, epoch microseconds */
+	char proc_state;             /* R S D T Z ..., '?' if unknown */
+	struct pg_cluster *cluster;  /* not owned */
+
+	char *title;                 /* raw title, trailing NULs/blanks cut */
+	const char *backend_type;    /* static; NULL if unknown */
+	bool is_client;              /* client backend or walsender */
+	char *user;
+	char *database;
+	char *activity;              /* from the title */
+	const char *state;           /* static: idle, active, ...; NULL unknown */
+	bool waiting;
+
+	enum transport transport;
+	unsigned long socket_inode;  /* 0 if none */
+	int family;                  /* AF_INET, AF_INET6, AF_UNIX or 0 */
+	char client_addr[INET6_ADDRSTRLEN]; /* "" if none */
+	int client_port;             /* -1 if none */
+	char local_addr[INET6_ADDRSTRLEN];
+	int local_port;
+	int tcp_state;               /* TCP_ESTABLISHED ..., -1 if none */
+	uint32_t cookie[2];          /* sock_diag cookie, for SOCK_DESTROY */
+
+	bool from_sql;               /* merged with pg_stat_activity */
+	char *application_name;
+	char *sql_state;             /* pg_stat_activity.state as given */
+	int64_t state_change_us;     /* TIME_UNKNOWN if not known */
+	int64_t xact_start_us;
+	int64_t query_start_us;
+	char *query;
+};
+
+struct session_list {
+	struct session *v;
+	size_t n, cap;
+};
+
+struct cluster_list {
+	struct pg_cluster **v;       /* stable pointers: sessions point here */
+	size_t n, cap;
+};
+
+/* Release everything a cluster or session owns; NULL-safe. */
+void cluster_free(struct pg_cluster *c);
+void session_clear(struct session *s);
+void session_list_clear(struct session_list *l);
+void cluster_list_clear(struct cluster_list *l);
+
+/* Append a zeroed session (unknowns preset); NULL on ENOMEM. */
+struct session *session_list_add(struct session_list *l);
+int cluster_list_add(struct cluster_list *l, struct pg_cluster *c);
+
+/* "ESTABLISHED", "CLOSE_WAIT", ... for a TCP state number; NULL if none. */
+const char *tcp_state_name(int state);
+
+/* Label for a cluster in tables: its cluster_name, else its port. */
+const char *cluster_label(const struct pg_cluster *c, char *buf, size_t len);
+
+#endif

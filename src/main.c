@@ -1,0 +1,187 @@
+/*
+ * main.c -- pgevict's command line.
+ *
+ * Owns parsing options once, into struct options, and dispatching through
+ * the command table; each command states which kinds of options it takes,
+ * and an option it does not take is a usage error (exit 2, one line).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pgevict/cmd.h"
+
+#ifndef PGEVICT_VERSION
+#define PGEVICT_VERSION "dev"
+#endif
+
+enum {
+	K_GLOBAL = 1 << 0,   /* every command */
+	K_SELECT = 1 << 1,   /* selectors */
+	K_LS = 1 << 2,       /* --all on ls */
+};
+
+enum { NEED_ROOT = 1 << 0 };
+
+struct command {
+	const char *name;
+	int (*fn)(const struct options *o);
+	int kinds;
+	int flags;
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "clusters", cmd_clusters, K_GLOBAL, NEED_ROOT, "list the PostgreSQL clusters on this host" },
+	{ "ls", cmd_ls, K_GLOBAL | K_SELECT | K_LS, NEED_ROOT, "list client backends (--all: every child)" },
+	{ "tree", cmd_tree, K_GLOBAL, NEED_ROOT, "postmasters and their children, like pstree" },
+};
+
+enum {
+	O_JSON = 256, O_CLUSTER, O_NO_SQL, O_DSN, O_HELP, O_VERSION,
+	O_PID, O_USER, O_DB, O_CLIENT, O_STATE, O_OLDER, O_IDLE, O_APP, O_ALL,
+};
+
+static const struct option longopts[] = {
+	{ "json", no_argument, NULL, O_JSON },
+	{ "cluster", required_argument, NULL, O_CLUSTER },
+	{ "no-sql", no_argument, NULL, O_NO_SQL },
+	{ "dsn", required_argument, NULL, O_DSN },
+	{ "help", no_argument, NULL, O_HELP },
+	{ "version", no_argument, NULL, O_VERSION },
+	{ "pid", required_argument, NULL, O_PID },
+	{ "user", required_argument, NULL, O_USER },
+	{ "db", required_argument, NULL, O_DB },
+	{ "client", required_argument, NULL, O_CLIENT },
+	{ "state", required_argument, NULL, O_STATE },
+	{ "older-than", required_argument, NULL, O_OLDER },
+	{ "idle-for", required_argument, NULL, O_IDLE },
+	{ "app", required_argument, NULL, O_APP },
+	{ "all", no_argument, NULL, O_ALL },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: pgevict [--json] [--cluster SPEC] [--no-sql] [--dsn CONNINFO] COMMAND [OPTIONS]\n\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nselectors: --pid N --user NAME --db NAME --client ADDR|CIDR|local --state STATE\n"
+		   "           --older-than DUR --idle-for DUR --app NAME --all   (DUR: 500ms 2s 10min 1h)\n"
+		   "see pgevict(8)\n");
+}
+
+static int option_kind(int c)
+{
+	if (c >= O_PID && c <= O_APP)
+		return K_SELECT;
+	if (c == O_ALL)
+		return K_LS | K_SELECT;
+	return K_GLOBAL;
+}
+
+static const char *option_name(int c)
+{
+	size_t i;
+
+	for (i = 0; longopts[i].name; i++)
+		if (longopts[i].val == c)
+			return longopts[i].name;
+	return "?";
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	const struct command *cmd = NULL;
+	const char *cmdname = NULL;
+	int c, seen_kinds = 0, first_bad = 0, r;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	select_init(&o.sel);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "-:h", longopts, NULL)) != -1) {
+		const char *arg = optarg;
+		if (c == 1) {           /* a non-option: the command */
+			if (cmdname) {
+				fprintf(stderr, "pgevict: unexpected argument '%s'\n", arg);
+				return EXIT_USAGE;
+			}
+			cmdname = arg;
+			continue;
+		}
+		if (c == '?') {
+			fprintf(stderr, "pgevict: unknown option '%s'\n", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+		if (c == ':') {
+			fprintf(stderr, "pgevict: option '%s' needs a value\n", argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+		if (option_kind(c) != K_GLOBAL) {
+			seen_kinds |= option_kind(c);
+			if (!first_bad)
+				first_bad = c;
+		}
+		switch (c) {
+		case 'h':
+		case O_HELP:
+			usage(stdout);
+			return 0;
+		case O_VERSION:
+			printf("pgevict %s\n", PGEVICT_VERSION);
+			return 0;
+		case O_JSON: o.json = true; break;
+		case O_CLUSTER: o.cluster = arg; break;
+		case O_NO_SQL: o.no_sql = true; break;
+		case O_DSN: o.dsn = arg; break;
+		case O_ALL:
+			o.all = true;
+			select_add(&o.sel, "all", NULL);
+			break;
+		default:
+			r = select_add(&o.sel, option_name(c), arg);
+			if (r == -ENOMEM) {
+				fprintf(stderr, "pgevict: out of memory\n");
+				return 1;
+			}
+			if (r < 0) {
+				fprintf(stderr, "pgevict: bad value '%s' for --%s\n", arg, option_name(c));
+				return EXIT_USAGE;
+			}
+		}
+	}
+	if (!cmdname) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, cmdname) == 0)
+			cmd = &commands[i];
+	if (!cmd) {
+		fprintf(stderr, "pgevict: unknown command '%s' (see pgevict --help)\n", cmdname);
+		return EXIT_USAGE;
+	}
+	if (seen_kinds & ~cmd->kinds) {
+		fprintf(stderr, "pgevict: '%s' takes no selectors (--%s)\n", cmd->name, option_name(first_bad));
+		return EXIT_USAGE;
+	}
+	if (o.no_sql && select_needs_sql(&o.sel)) {
+		fprintf(stderr, "pgevict: --idle-for and --app need SQL; drop --no-sql\n");
+		return EXIT_USAGE;
+	}
+	if ((cmd->flags & NEED_ROOT) && geteuid() != 0) {
+		fprintf(stderr, "pgevict: '%s' needs root (to read other users' /proc entries)\n", cmd->name);
+		return EXIT_USAGE;
+	}
+	r = cmd->fn(&o);
+	select_clear(&o.sel);
+	fflush(stdout);
+	return r;
+}

@@ -1,0 +1,166 @@
+/*
+ * output.c -- what commands share for talking to people and scripts.
+ *
+ * Owns the table printer (every cell from outside is escaped here, once),
+ * JSON Lines output, time and address formatting, and the one place that
+ * runs discovery and reports its failures.  Commands decide what to show.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "pgevict/cmd.h"
+#include "pgevict/escape.h"
+
+struct table {
+	int ncols;
+	char **cells;        /* row-major, escaped */
+	size_t nrows, cap;   /* rows including the header */
+};
+
+struct table *table_new(int ncols, const char *const *headers)
+{
+	struct table *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->ncols = ncols;
+	if (table_add(t, headers) < 0) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+int table_add(struct table *t, const char *const *cells)
+{
+	int i;
+
+	if (t->nrows == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 32;
+		char **nc = realloc(t->cells, cap * (size_t)t->ncols * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		t->cells = nc;
+		t->cap = cap;
+	}
+	for (i = 0; i < t->ncols; i++) {
+		char *e = escape_term(cells[i]);
+		if (!e) {
+			while (i-- > 0)
+				free(t->cells[t->nrows * (size_t)t->ncols + (size_t)i]);
+			return -ENOMEM;
+		}
+		t->cells[t->nrows * (size_t)t->ncols + (size_t)i] = e;
+	}
+	t->nrows++;
+	return 0;
+}
+
+void table_print(struct table *t)
+{
+	size_t *w = calloc((size_t)t->ncols, sizeof(*w)), r;
+	int c;
+
+	if (!w)
+		return;
+	for (r = 0; r < t->nrows; r++)
+		for (c = 0; c < t->ncols; c++) {
+			size_t cw = escape_width(t->cells[r * (size_t)t->ncols + (size_t)c]);
+			if (cw > w[c])
+				w[c] = cw;
+		}
+	for (r = 0; r < t->nrows; r++) {
+		for (c = 0; c < t->ncols; c++) {
+			const char *cell = t->cells[r * (size_t)t->ncols + (size_t)c];
+			if (c == t->ncols - 1)
+				fputs(cell, stdout);
+			else
+				printf("%s%*s  ", cell, (int)(w[c] - escape_width(cell)), "");
+		}
+		putchar('\n');
+	}
+	free(w);
+}
+
+void table_free(struct table *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->nrows * (size_t)t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	free(t);
+}
+
+void out_json_line(struct json_object *obj)
+{
+	puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+void out_time_rfc3339(int64_t us, char *buf, size_t len)
+{
+	time_t sec;
+	struct tm tm;
+	char base[32];
+
+	if (us == TIME_UNKNOWN) {
+		buf[0] = '\0';
+		return;
+	}
+	sec = (time_t)(us / 1000000);
+	gmtime_r(&sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%06dZ", base, (int)(us % 1000000));
+}
+
+void out_client(const struct session *s, char *buf, size_t len)
+{
+	if (s->transport == TRANSPORT_UNIX)
+		snprintf(buf, len, "[local]");
+	else if (s->client_addr[0] && strchr(s->client_addr, ':'))
+		snprintf(buf, len, "[%s]:%d", s->client_addr, s->client_port);
+	else if (s->client_addr[0])
+		snprintf(buf, len, "%s:%d", s->client_addr, s->client_port);
+	else
+		snprintf(buf, len, "-");
+}
+
+int cmd_discover(const struct options *o, struct discovery *ret)
+{
+	struct discover_opts d = {
+		.cluster_spec = o->cluster,
+		.no_sql = o->no_sql,
+		.dsn = o->dsn,
+	};
+	size_t i;
+	int r;
+
+	r = discover(&d, ret);
+	if (r == -ENOENT) {
+		fprintf(stderr, "pgevict: no running cluster matches '%s'\n", o->cluster);
+		discovery_clear(ret);
+		return EXIT_USAGE;
+	}
+	if (r < 0) {
+		fprintf(stderr, "pgevict: cannot read the process table: %s\n", strerror(-r));
+		return 1;
+	}
+	for (i = 0; i < ret->clusters.n; i++) {
+		const struct pg_cluster *c = ret->clusters.v[i];
+		char label[32], *why;
+		if (!c->sql_error)
+			continue;
+		why = escape_term(c->sql_error);
+		fprintf(stderr, "pgevict: no SQL for cluster '%s': %s; going on from /proc and the kernel alone\n",
+			cluster_label(c, label, sizeof(label)), why ? why : "");
+		free(why);
+	}
+	return 0;
+}

@@ -1,0 +1,183 @@
+/*
+ * pgsql.c -- the libpq adapter (see pgsql.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "pgevict/pgsql.h"
+
+#define CONNECT_TIMEOUT_S "3"
+#define STATEMENT_TIMEOUT "-c statement_timeout=5000 -c lock_timeout=2000"
+
+/* A malloc'd copy of libpq's message on one line. */
+static char *one_line(const char *msg)
+{
+	char *s = strdup(msg && *msg ? msg : "unknown error"), *p;
+
+	if (!s)
+		return NULL;
+	for (p = s; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	while (p > s && p[-1] == ' ')
+		*--p = '\0';
+	return s;
+}
+
+int pgsql_connect(const struct pg_cluster *c, const char *dsn, PGconn **ret_conn, char **ret_err)
+{
+	const char *keys[9], *vals[9];
+	char port[16];
+	PGconn *conn;
+	int n = 0, switched = 0;
+	uid_t euid = geteuid();
+	gid_t egid = getegid();
+
+	*ret_conn = NULL;
+	*ret_err = NULL;
+	if (dsn) {
+		keys[n] = "dbname"; vals[n++] = dsn;   /* expanded as a conninfo */
+	} else {
+		if (!c->socket_dir || c->port < 0) {
+			*ret_err = strdup("no Unix socket directory in postmaster.pid");
+			return -ENOENT;
+		}
+		snprintf(port, sizeof(port), "%d", c->port);
+		keys[n] = "host"; vals[n++] = c->socket_dir;
+		keys[n] = "port"; vals[n++] = port;
+		keys[n] = "user"; vals[n++] = c->owner_name ? c->owner_name : "postgres";
+		keys[n] = "dbname"; vals[n++] = "postgres";
+	}
+	keys[n] = "connect_timeout"; vals[n++] = CONNECT_TIMEOUT_S;
+	keys[n] = "options"; vals[n++] = STATEMENT_TIMEOUT;
+	keys[n] = "application_name"; vals[n++] = "pgevict";
+	keys[n] = NULL; vals[n] = NULL;
+
+	/* Peer authentication reads the effective uid at connect(). */
+	if (!dsn && euid == 0 && c->owner_uid != 0) {
+		if (setegid(c->owner_gid) < 0 || seteuid(c->owner_uid) < 0) {
+			int e = errno;
+			if (setegid(egid) < 0)
+				abort();
+			*ret_err = strdup(strerror(e));
+			return -e;
+		}
+		switched = 1;
+	}
+	conn = PQconnectdbParams(keys, vals, 1);
+	if (switched && (seteuid(euid) < 0 || setegid(egid) < 0))
+		abort();        /* never go on with the wrong identity */
+	if (!conn)
+		return -ENOMEM;
+	if (PQstatus(conn) != CONNECTION_OK) {
+		*ret_err = one_line(PQerrorMessage(conn));
+		PQfinish(conn);
+		return -ECONNREFUSED;
+	}
+	*ret_conn = conn;
+	return 0;
+}
+
+static char *dup_or_null(PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? NULL : strdup(PQgetvalue(r, row, col));
+}
+
+static int64_t us_or_unknown(PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? TIME_UNKNOWN : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+void pgsql_activity_clear(struct pgsql_activity *a)
+{
+	size_t i;
+
+	if (!a)
+		return;
+	for (i = 0; i < a->n; i++) {
+		struct pgsql_row *w = &a->v[i];
+		free(w->usename);
+		free(w->datname);
+		free(w->application_name);
+		free(w->state);
+		free(w->backend_type);
+		free(w->query);
+		free(w->client_addr);
+	}
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
+int pgsql_activity(PGconn *conn, struct pgsql_activity *ret, char **ret_err)
+{
+	static const char sql[] =
+		"SELECT pid, usename, datname, application_name, state, backend_type, query,"
+		" host(client_addr), client_port,"
+		" (extract(epoch FROM backend_start) * 1000000)::bigint,"
+		" (extract(epoch FROM state_change) * 1000000)::bigint,"
+		" (extract(epoch FROM xact_start) * 1000000)::bigint,"
+		" (extract(epoch FROM query_start) * 1000000)::bigint"
+		" FROM pg_stat_activity WHERE pid <> pg_backend_pid()";
+	PGresult *r;
+	int i, n;
+	size_t k = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	*ret_err = NULL;
+	ret->self_pid = PQbackendPID(conn);
+	r = PQexecParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		*ret_err = one_line(PQresultErrorMessage(r));
+		PQclear(r);
+		return -EIO;
+	}
+	n = PQntuples(r);
+	ret->v = calloc(n ? (size_t)n : 1, sizeof(*ret->v));
+	if (!ret->v) {
+		PQclear(r);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		struct pgsql_row *w = &ret->v[k++];
+		w->pid = (pid_t)atoi(PQgetvalue(r, i, 0));
+		w->usename = dup_or_null(r, i, 1);
+		w->datname = dup_or_null(r, i, 2);
+		w->application_name = dup_or_null(r, i, 3);
+		w->state = dup_or_null(r, i, 4);
+		w->backend_type = dup_or_null(r, i, 5);
+		w->query = dup_or_null(r, i, 6);
+		w->client_addr = dup_or_null(r, i, 7);
+		w->client_port = PQgetisnull(r, i, 8) ? -1 : atoi(PQgetvalue(r, i, 8));
+		w->backend_start_us = us_or_unknown(r, i, 9);
+		w->state_change_us = us_or_unknown(r, i, 10);
+		w->xact_start_us = us_or_unknown(r, i, 11);
+		w->query_start_us = us_or_unknown(r, i, 12);
+	}
+	ret->n = k;
+	PQclear(r);
+	return 0;
+}
+
+int pgsql_hba_file(PGconn *conn, char **ret_path)
+{
+	PGresult *r = PQexecParams(conn, "SELECT current_setting('hba_file')", 0, NULL, NULL, NULL, NULL, 0);
+	int ret = -EIO;
+
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+		*ret_path = strdup(PQgetvalue(r, 0, 0));
+		ret = *ret_path ? 0 : -ENOMEM;
+	}
+	PQclear(r);
+	return ret;
+}
+
+void pgsql_close(PGconn *conn)
+{
+	if (conn)
+		PQfinish(conn);
+}

@@ -1,0 +1,393 @@
+/*
+ * procfs.c -- the /proc adapter (see procfs.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libproc2/misc.h>
+#include <libproc2/pids.h>
+
+#include "pgevict/procfs.h"
+
+void proc_table_clear(struct proc_table *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->n; i++)
+		free(t->v[i].cmdline);
+	free(t->v);
+	t->v = NULL;
+	t->n = 0;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	pid_t x = ((const struct proc_entry *)a)->pid, y = ((const struct proc_entry *)b)->pid;
+
+	return (x > y) - (x < y);
+}
+
+struct proc_entry *procfs_find(const struct proc_table *t, pid_t pid)
+{
+	struct proc_entry key = { .pid = pid };
+
+	if (!t->n)
+		return NULL;
+	return bsearch(&key, t->v, t->n, sizeof(key), cmp_entry);
+}
+
+int procfs_scan(struct proc_table *ret)
+{
+	enum pids_item items[] = { PIDS_ID_PID, PIDS_ID_PPID, PIDS_STATE, PIDS_TICS_BEGAN };
+	enum { I_PID, I_PPID, I_STATE, I_BEGAN };
+	struct pids_info *info = NULL;
+	struct pids_fetch *f;
+	struct proc_entry *v = NULL;
+	int i, n, r;
+	size_t k;
+
+	ret->v = NULL;
+	ret->n = 0;
+	r = procps_pids_new(&info, items, (int)(sizeof(items) / sizeof(items[0])));
+	if (r < 0)
+		return r;
+	f = procps_pids_reap(info, PIDS_FETCH_TASKS_ONLY);
+	if (!f) {
+		r = errno ? -errno : -EIO;
+		goto out;
+	}
+	n = f->counts->total;
+	v = calloc(n > 0 ? (size_t)n : 1, sizeof(*v));
+	if (!v) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct pids_stack *s = f->stacks[i];
+		v[i].pid = PIDS_VAL(I_PID, s_int, s, info);
+		v[i].ppid = PIDS_VAL(I_PPID, s_int, s, info);
+		v[i].state = PIDS_VAL(I_STATE, s_ch, s, info);
+		v[i].start_ticks = PIDS_VAL(I_BEGAN, ull_int, s, info);
+	}
+	qsort(v, (size_t)n, sizeof(*v), cmp_entry);
+	ret->v = v;
+	ret->n = (size_t)n;
+	v = NULL;
+	for (k = 0; k < ret->n; k++) {
+		struct proc_entry *p = procfs_find(ret, ret->v[k].ppid);
+		if (p)
+			p->nchildren++;
+	}
+	r = 0;
+out:
+	free(v);
+	procps_pids_unref(&info);
+	return r;
+}
+
+int procfs_fill_cmdlines(struct proc_table *t, const pid_t *pids, size_t n)
+{
+	enum pids_item items[] = { PIDS_ID_PID, PIDS_TICS_BEGAN, PIDS_CMDLINE_V };
+	enum { I_PID, I_BEGAN, I_CMD };
+	struct pids_info *info = NULL;
+	struct pids_fetch *f;
+	unsigned *these = NULL;
+	size_t k;
+	int i, r;
+
+	if (!n)
+		return 0;
+	these = malloc(n * sizeof(*these));
+	if (!these)
+		return -ENOMEM;
+	for (k = 0; k < n; k++)
+		these[k] = (unsigned)pids[k];
+	r = procps_pids_new(&info, items, (int)(sizeof(items) / sizeof(items[0])));
+	if (r < 0)
+		goto out;
+	f = procps_pids_select(info, these, (int)n, PIDS_SELECT_PID);
+	if (!f) {
+		r = errno ? -errno : -EIO;
+		goto out;
+	}
+	for (i = 0; i < f->counts->total; i++) {
+		struct pids_stack *s = f->stacks[i];
+		struct proc_entry *p = procfs_find(t, PIDS_VAL(I_PID, s_int, s, info));
+		char **argv = PIDS_VAL(I_CMD, strv, s, info);
+		size_t len = 0, j;
+		char *line;
+
+		/* The same pid with another start time is another process. */
+		if (!p || p->start_ticks != PIDS_VAL(I_BEGAN, ull_int, s, info) || !argv)
+			continue;
+		for (j = 0; argv[j]; j++)
+			len += strlen(argv[j]) + 1;
+		line = malloc(len + 1);
+		if (!line) {
+			r = -ENOMEM;
+			goto out;
+		}
+		line[0] = '\0';
+		for (j = 0; argv[j]; j++) {
+			if (!*argv[j])
+				continue;
+			if (line[0])
+				strcat(line, " ");
+			strcat(line, argv[j]);
+		}
+		free(p->cmdline);
+		p->cmdline = line;
+	}
+	r = 0;
+out:
+	free(these);
+	procps_pids_unref(&info);
+	return r;
+}
+
+long procfs_hertz(void)
+{
+	long hz = procps_hertz_get();
+
+	return hz > 0 ? hz : 100;
+}
+
+static int open_rel(int proc_dirfd, pid_t pid, const char *rel, int flags)
+{
+	char path[64 + 256];
+
+	if (pid > 0)
+		snprintf(path, sizeof(path), "%d/%s", (int)pid, rel);
+	else
+		snprintf(path, sizeof(path), "%s", rel);
+	return openat(proc_dirfd, path, flags | O_CLOEXEC);
+}
+
+int procfs_read(int proc_dirfd, pid_t pid, const char *rel, size_t max, char **ret_buf,
+		size_t *ret_len)
+{
+	int fd, r = 0;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t got;
+
+	fd = open_rel(proc_dirfd, pid, rel, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(max + 1);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while (len < max) {
+		got = read(fd, buf + len, max - len);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			goto out;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+	}
+	buf[len] = '\0';
+	*ret_buf = buf;
+	if (ret_len)
+		*ret_len = len;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+int procfs_stat(int proc_dirfd, pid_t pid, const char *rel, struct stat *ret)
+{
+	char path[64 + 256];
+
+	snprintf(path, sizeof(path), "%d/%s", (int)pid, rel);
+	return fstatat(proc_dirfd, path, ret, 0) < 0 ? -errno : 0;
+}
+
+int procfs_start_ticks(int proc_dirfd, pid_t pid, unsigned long long *ret_ticks, char *ret_state)
+{
+	char *buf = NULL, *p, *save = NULL, *tok;
+	int r, field;
+
+	r = procfs_read(proc_dirfd, pid, "stat", 4096, &buf, NULL);
+	if (r < 0)
+		return r;
+	/* comm may hold blanks and parentheses: fields start after the last ')' */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ') {
+		r = -EINVAL;
+		goto out;
+	}
+	r = -EINVAL;
+	for (field = 3, tok = strtok_r(p + 2, " ", &save); tok; tok = strtok_r(NULL, " ", &save), field++) {
+		if (field == 3 && ret_state)
+			*ret_state = tok[0];
+		if (field == 22) {
+			char *end;
+			errno = 0;
+			*ret_ticks = strtoull(tok, &end, 10);
+			r = errno || *end ? -EINVAL : 0;
+			break;
+		}
+	}
+out:
+	free(buf);
+	return r;
+}
+
+int procfs_boot_time(int proc_dirfd, int64_t *ret_epoch)
+{
+	char *buf = NULL, *p;
+	int r;
+
+	r = procfs_read(proc_dirfd, 0, "stat", 1 << 20, &buf, NULL);
+	if (r < 0)
+		return r;
+	p = strstr(buf, "\nbtime ");
+	r = p ? 0 : -EINVAL;
+	if (p)
+		*ret_epoch = strtoll(p + 7, NULL, 10);
+	free(buf);
+	return r;
+}
+
+static int cmp_sock(const void *a, const void *b)
+{
+	int x = ((const struct proc_sock *)a)->fd, y = ((const struct proc_sock *)b)->fd;
+
+	return (x > y) - (x < y);
+}
+
+/* "socket:[123]" -> 123; 0 when LINK is not a socket. */
+static unsigned long socket_inode(const char *link)
+{
+	if (strncmp(link, "socket:[", 8) != 0)
+		return 0;
+	return strtoul(link + 8, NULL, 10);
+}
+
+int procfs_fd_socket(int proc_dirfd, pid_t pid, int fd, unsigned long *ret_inode)
+{
+	char path[64], link[64];
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "%d/fd/%d", (int)pid, fd);
+	len = readlinkat(proc_dirfd, path, link, sizeof(link) - 1);
+	if (len < 0)
+		return -errno;
+	link[len] = '\0';
+	*ret_inode = socket_inode(link);
+	return *ret_inode ? 0 : -ENOTSOCK;
+}
+
+int procfs_socket_fds(int proc_dirfd, pid_t pid, struct proc_sock **ret, size_t *ret_n)
+{
+	int dfd, r = 0;
+	DIR *d = NULL;
+	struct dirent *de;
+	struct proc_sock *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+	char link[64];
+	ssize_t len;
+	unsigned long ino;
+
+	dfd = open_rel(proc_dirfd, pid, "fd", O_RDONLY | O_DIRECTORY);
+	if (dfd < 0)
+		return -errno;
+	d = fdopendir(dfd);
+	if (!d) {
+		r = -errno;
+		close(dfd);
+		return r;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		len = readlinkat(dfd, de->d_name, link, sizeof(link) - 1);
+		if (len < 0)
+			continue;          /* closed meanwhile */
+		link[len] = '\0';
+		if (!(ino = socket_inode(link)))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				r = -ENOMEM;
+				goto out;
+			}
+			v = nv;
+		}
+		v[n].fd = atoi(de->d_name);
+		v[n++].inode = ino;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_sock);
+	*ret = v;
+	*ret_n = n;
+	v = NULL;
+out:
+	free(v);
+	closedir(d);
+	return r;
+}
+
+int procfs_netns(int proc_dirfd, pid_t pid, unsigned long *ret_ino)
+{
+	struct stat st;
+	char path[64];
+
+	if (pid > 0)
+		snprintf(path, sizeof(path), "%d/ns/net", (int)pid);
+	else
+		snprintf(path, sizeof(path), "self/ns/net");
+	if (fstatat(proc_dirfd, path, &st, 0) < 0)
+		return -errno;
+	*ret_ino = (unsigned long)st.st_ino;
+	return 0;
+}
+
+int procfs_inner_pid(int proc_dirfd, pid_t pid, pid_t *ret)
+{
+	char *buf = NULL, *p, *end;
+	long v = -1;
+	int r;
+
+	r = procfs_read(proc_dirfd, pid, "status", 1 << 14, &buf, NULL);
+	if (r < 0)
+		return r;
+	p = strstr(buf, "\nNSpid:");
+	if (!p) {
+		free(buf);
+		return -ENOENT;
+	}
+	p += 7;
+	end = strchr(p, '\n');
+	if (end)
+		*end = '\0';
+	while (*p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		v = strtol(p, &p, 10);
+	}
+	free(buf);
+	if (v <= 0)
+		return -EINVAL;
+	*ret = (pid_t)v;
+	return 0;
+}

@@ -1,0 +1,271 @@
+/*
+ * select.c -- the selector language (core, no I/O).
+ *
+ * Owns parsing of selector values and matching sessions against them.  It
+ * does not know where a session's values came from; a value that is not
+ * known (NULL, -1, TIME_UNKNOWN) never matches, so an unclear session is
+ * left alone rather than acted on.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "pgevict/duration.h"
+#include "pgevict/select.h"
+
+static const char *const known_states[] = {
+	"active", "idle", "idle in transaction", "idle in transaction (aborted)",
+	"fastpath function call", "disabled", "starting",
+};
+
+void select_init(struct selector *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->older_than_ms = -1;
+	s->idle_for_ms = -1;
+}
+
+static void free_strv(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void select_clear(struct selector *s)
+{
+	if (!s)
+		return;
+	free(s->pids);
+	free_strv(s->users, s->nusers);
+	free_strv(s->dbs, s->ndbs);
+	free(s->clients);
+	free_strv(s->states, s->nstates);
+	free_strv(s->apps, s->napps);
+	select_init(s);
+}
+
+static int push_str(char ***v, size_t *n, const char *value)
+{
+	char **nv;
+	char *copy;
+
+	if (!value || !*value)
+		return -EINVAL;
+	nv = realloc(*v, (*n + 1) * sizeof(**v));
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	copy = strdup(value);
+	if (!copy)
+		return -ENOMEM;
+	nv[(*n)++] = copy;
+	return 0;
+}
+
+int cidr_parse(const char *text, struct cidr *ret)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	char *slash, *end;
+	long prefix;
+	int max;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!text || strlen(text) >= sizeof(buf))
+		return -EINVAL;
+	if (strcmp(text, "local") == 0) {
+		ret->family = AF_UNIX;
+		return 0;
+	}
+	strcpy(buf, text);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	if (inet_pton(AF_INET, buf, ret->addr) == 1) {
+		ret->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, buf, ret->addr) == 1) {
+		ret->family = AF_INET6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+	ret->prefix = max;
+	if (slash) {
+		if (slash[1] < '0' || slash[1] > '9')
+			return -EINVAL;
+		errno = 0;
+		prefix = strtol(slash + 1, &end, 10);
+		if (errno || *end || prefix > max)
+			return -EINVAL;
+		ret->prefix = (int)prefix;
+	}
+	return 0;
+}
+
+static bool prefix_eq(const uint8_t *a, const uint8_t *b, int bits)
+{
+	int full = bits / 8, rest = bits % 8;
+
+	if (memcmp(a, b, (size_t)full) != 0)
+		return false;
+	if (rest && ((a[full] ^ b[full]) & (uint8_t)(0xff << (8 - rest))))
+		return false;
+	return true;
+}
+
+bool cidr_contains(const struct cidr *c, const char *addr)
+{
+	uint8_t a[16];
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (!addr || !*addr || c->family == AF_UNIX)
+		return false;
+	if (inet_pton(AF_INET, addr, a) == 1) {
+		if (c->family == AF_INET)
+			return prefix_eq(a, c->addr, c->prefix);
+		/* v4 address against a v4-mapped v6 range */
+		return c->prefix >= 96 && memcmp(c->addr, mapped, 12) == 0 &&
+		       prefix_eq(a, c->addr + 12, c->prefix - 96);
+	}
+	if (inet_pton(AF_INET6, addr, a) == 1) {
+		if (c->family == AF_INET6)
+			return prefix_eq(a, c->addr, c->prefix);
+		return memcmp(a, mapped, 12) == 0 && prefix_eq(a + 12, c->addr, c->prefix);
+	}
+	return false;
+}
+
+int select_add(struct selector *s, const char *kind, const char *value)
+{
+	size_t i;
+	int r;
+
+	if (strcmp(kind, "all") == 0) {
+		s->all = true;
+		return 0;
+	}
+	if (!value)
+		return -EINVAL;
+	if (strcmp(kind, "pid") == 0) {
+		char *end;
+		long v;
+		pid_t *np;
+		errno = 0;
+		v = strtol(value, &end, 10);
+		if (errno || *end || end == value || v <= 0 || v > 0x3fffffff)
+			return -EINVAL;
+		np = realloc(s->pids, (s->npids + 1) * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		s->pids = np;
+		np[s->npids++] = (pid_t)v;
+		return 0;
+	}
+	if (strcmp(kind, "user") == 0)
+		return push_str(&s->users, &s->nusers, value);
+	if (strcmp(kind, "db") == 0)
+		return push_str(&s->dbs, &s->ndbs, value);
+	if (strcmp(kind, "app") == 0)
+		return push_str(&s->apps, &s->napps, value);
+	if (strcmp(kind, "state") == 0) {
+		for (i = 0; i < sizeof(known_states) / sizeof(known_states[0]); i++)
+			if (strcmp(value, known_states[i]) == 0)
+				return push_str(&s->states, &s->nstates, value);
+		return -EINVAL;
+	}
+	if (strcmp(kind, "client") == 0) {
+		struct cidr c, *nc;
+		if ((r = cidr_parse(value, &c)) < 0)
+			return r;
+		nc = realloc(s->clients, (s->nclients + 1) * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		s->clients = nc;
+		nc[s->nclients++] = c;
+		return 0;
+	}
+	if (strcmp(kind, "older-than") == 0 || strcmp(kind, "idle-for") == 0) {
+		int64_t ms;
+		if (duration_parse(value, &ms) < 0)
+			return -EINVAL;
+		if (kind[0] == 'o')
+			s->older_than_ms = ms;
+		else
+			s->idle_for_ms = ms;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+bool select_is_empty(const struct selector *s)
+{
+	return !s->all && !s->npids && !s->nusers && !s->ndbs && !s->nclients && !s->nstates &&
+	       !s->napps && s->older_than_ms < 0 && s->idle_for_ms < 0;
+}
+
+bool select_needs_sql(const struct selector *s)
+{
+	return s->napps > 0 || s->idle_for_ms >= 0;
+}
+
+static bool in_strv(char *const *v, size_t n, const char *value)
+{
+	size_t i;
+
+	if (!value)
+		return false;
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], value) == 0)
+			return true;
+	return false;
+}
+
+bool select_match(const struct selector *s, const struct session *ses, int64_t now_us)
+{
+	size_t i;
+	bool hit;
+
+	if (s->npids) {
+		for (hit = false, i = 0; i < s->npids && !hit; i++)
+			hit = s->pids[i] == ses->pid;
+		if (!hit)
+			return false;
+	}
+	if (s->nusers && !in_strv(s->users, s->nusers, ses->user))
+		return false;
+	if (s->ndbs && !in_strv(s->dbs, s->ndbs, ses->database))
+		return false;
+	if (s->napps && !in_strv(s->apps, s->napps, ses->application_name))
+		return false;
+	if (s->nstates && !in_strv(s->states, s->nstates, ses->state))
+		return false;
+	if (s->nclients) {
+		for (hit = false, i = 0; i < s->nclients && !hit; i++) {
+			if (s->clients[i].family == AF_UNIX)
+				hit = ses->transport == TRANSPORT_UNIX;
+			else
+				hit = ses->transport == TRANSPORT_TCP &&
+				      cidr_contains(&s->clients[i], ses->client_addr);
+		}
+		if (!hit)
+			return false;
+	}
+	if (s->older_than_ms >= 0) {
+		if (ses->start_us == TIME_UNKNOWN || now_us - ses->start_us < s->older_than_ms * 1000)
+			return false;
+	}
+	if (s->idle_for_ms >= 0) {
+		/* idle-for: not running a query, and not since at least DUR */
+		if (!ses->state || strcmp(ses->state, "active") == 0 ||
+		    strcmp(ses->state, "starting") == 0 || ses->state_change_us == TIME_UNKNOWN ||
+		    now_us - ses->state_change_us < s->idle_for_ms * 1000)
+			return false;
+	}
+	return true;
+}

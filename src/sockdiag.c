@@ -1,0 +1,277 @@
+/*
+ * sockdiag.c -- the netlink sock_diag adapter (see sockdiag.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+#include <netlink/attr.h>
+
+#include "pgevict/sockdiag.h"
+
+void sockdiag_table_clear(struct sockdiag_table *t)
+{
+	size_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < t->nunix; i++)
+		free(t->unx[i].name);
+	free(t->inet);
+	free(t->unx);
+	memset(t, 0, sizeof(*t));
+}
+
+size_t sockdiag_port_filter(const int *ports, size_t n, uint8_t *buf, size_t len)
+{
+	/* One S_COND per port, OR'ed the way iproute2's ss does it:
+	 *   COND(yes: next, no: skip COND+JMP)  JMP(always: to the end)  COND ...
+	 * The last COND's "no" runs past the end: reject. */
+	const size_t cond = sizeof(struct inet_diag_bc_op) + sizeof(struct inet_diag_hostcond);
+	const size_t jmp = sizeof(struct inet_diag_bc_op);
+	size_t total, off = 0, i;
+
+	if (!n)
+		return 0;
+	total = n * cond + (n - 1) * jmp;
+	if (total > len || total > 0xffff)
+		return 0;
+	memset(buf, 0, total);
+	for (i = 0; i < n; i++) {
+		struct inet_diag_bc_op op = { .code = INET_DIAG_BC_S_COND };
+		struct inet_diag_hostcond hc = { .family = AF_UNSPEC, .prefix_len = 0, .port = ports[i] };
+
+		op.yes = (unsigned char)cond;
+		op.no = (unsigned short)(cond + (i + 1 < n ? jmp : 4));
+		memcpy(buf + off, &op, sizeof(op));
+		memcpy(buf + off + sizeof(op), &hc, sizeof(hc));
+		off += cond;
+		if (i + 1 < n) {
+			struct inet_diag_bc_op j = { .code = INET_DIAG_BC_JMP, .yes = (unsigned char)jmp };
+			j.no = (unsigned short)(jmp + (total - off - jmp) + 4);
+			memcpy(buf + off, &j, sizeof(j));
+			off += jmp;
+		}
+	}
+	return total;
+}
+
+int sockdiag_decode_inet(const void *payload, size_t len, struct sockdiag_inet *ret)
+{
+	struct inet_diag_msg m;
+
+	if (len < sizeof(m))
+		return -EINVAL;
+	memcpy(&m, payload, sizeof(m));
+	if (m.idiag_family != AF_INET && m.idiag_family != AF_INET6)
+		return -EINVAL;
+	memset(ret, 0, sizeof(*ret));
+	ret->family = m.idiag_family;
+	ret->state = m.idiag_state;
+	ret->inode = m.idiag_inode;
+	ret->uid = m.idiag_uid;
+	ret->cookie[0] = m.id.idiag_cookie[0];
+	ret->cookie[1] = m.id.idiag_cookie[1];
+	ret->sport = ntohs(m.id.idiag_sport);
+	ret->dport = ntohs(m.id.idiag_dport);
+	memcpy(ret->src, m.id.idiag_src, m.idiag_family == AF_INET ? 4 : 16);
+	memcpy(ret->dst, m.id.idiag_dst, m.idiag_family == AF_INET ? 4 : 16);
+	return 0;
+}
+
+struct dump_ctx {
+	struct sockdiag_table *t;
+	int family;
+	int err;
+};
+
+static int on_inet(struct nl_msg *msg, void *arg)
+{
+	struct dump_ctx *ctx = arg;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct sockdiag_inet e, *nv;
+
+	if (sockdiag_decode_inet(nlmsg_data(h), (size_t)nlmsg_datalen(h), &e) < 0)
+		return NL_SKIP;
+	nv = realloc(ctx->t->inet, (ctx->t->ninet + 1) * sizeof(*nv));
+	if (!nv) {
+		ctx->err = -ENOMEM;
+		return NL_STOP;
+	}
+	ctx->t->inet = nv;
+	nv[ctx->t->ninet++] = e;
+	return NL_OK;
+}
+
+static int on_unix(struct nl_msg *msg, void *arg)
+{
+	struct dump_ctx *ctx = arg;
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct unix_diag_msg *m;
+	struct nlattr *tb[UNIX_DIAG_MAX + 1];
+	struct sockdiag_unix e = { 0 }, *nv;
+
+	if ((size_t)nlmsg_datalen(h) < sizeof(*m))
+		return NL_SKIP;
+	m = nlmsg_data(h);
+	if (nlmsg_parse(h, sizeof(*m), tb, UNIX_DIAG_MAX, NULL) < 0)
+		return NL_SKIP;
+	e.inode = m->udiag_ino;
+	e.state = m->udiag_state;
+	if (tb[UNIX_DIAG_PEER])
+		e.peer = nla_get_u32(tb[UNIX_DIAG_PEER]);
+	if (tb[UNIX_DIAG_NAME] && nla_len(tb[UNIX_DIAG_NAME]) > 0) {
+		int n = nla_len(tb[UNIX_DIAG_NAME]);
+		char *s = malloc((size_t)n + 1);
+		if (!s) {
+			ctx->err = -ENOMEM;
+			return NL_STOP;
+		}
+		memcpy(s, nla_data(tb[UNIX_DIAG_NAME]), (size_t)n);
+		s[n] = '\0';
+		if (s[0] == '\0')
+			s[0] = '@';
+		e.name = s;
+	}
+	nv = realloc(ctx->t->unx, (ctx->t->nunix + 1) * sizeof(*nv));
+	if (!nv) {
+		free(e.name);
+		ctx->err = -ENOMEM;
+		return NL_STOP;
+	}
+	ctx->t->unx = nv;
+	nv[ctx->t->nunix++] = e;
+	return NL_OK;
+}
+
+/* Send one dump request (header HDR of HLEN bytes, optional attribute) and
+ * feed every answer to CB. */
+static int dump(const void *hdr, size_t hlen, int attr, const void *adata, size_t alen,
+		nl_recvmsg_msg_cb_t cb, struct dump_ctx *ctx)
+{
+	struct nl_sock *sk = NULL;
+	struct nl_msg *msg = NULL;
+	int r;
+
+	sk = nl_socket_alloc();
+	if (!sk)
+		return -ENOMEM;
+	r = nl_connect(sk, NETLINK_SOCK_DIAG);
+	if (r < 0) {
+		r = -EPROTONOSUPPORT;
+		goto out;
+	}
+	nl_socket_set_buffer_size(sk, 1 << 20, 0);
+	msg = nlmsg_alloc_simple(SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP);
+	if (!msg) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (nlmsg_append(msg, (void *)hdr, hlen, NLMSG_ALIGNTO) < 0 ||
+	    (attr && nla_put(msg, attr, (int)alen, adata) < 0)) {
+		r = -ENOMEM;
+		goto out;
+	}
+	nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, cb, ctx);
+	r = nl_send_auto(sk, msg);
+	if (r < 0) {
+		r = -EIO;
+		goto out;
+	}
+	r = nl_recvmsgs_default(sk);
+	if (r < 0)
+		r = r == -NLE_OBJ_NOTFOUND || r == -NLE_NOADDR ? -ENOENT : -EIO;
+	else
+		r = ctx->err;
+out:
+	nlmsg_free(msg);
+	nl_socket_free(sk);
+	return r;
+}
+
+int sockdiag_dump_inet(struct sockdiag_table *t, int family, const int *ports, size_t nports)
+{
+	struct inet_diag_req_v2 req;
+	uint8_t bc[4096];
+	size_t bclen = 0;
+	struct dump_ctx ctx = { .t = t, .family = family };
+
+	memset(&req, 0, sizeof(req));
+	req.sdiag_family = (uint8_t)family;
+	req.sdiag_protocol = IPPROTO_TCP;
+	req.idiag_states = ~0u & ~((1u << TCP_LISTEN) | (1u << TCP_TIME_WAIT) | (1u << TCP_SYN_RECV));
+	req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+	req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	if (nports) {
+		bclen = sockdiag_port_filter(ports, nports, bc, sizeof(bc));
+		if (!bclen)
+			return -E2BIG;
+	}
+	return dump(&req, sizeof(req), bclen ? INET_DIAG_REQ_BYTECODE : 0, bc, bclen, on_inet, &ctx);
+}
+
+int sockdiag_dump_unix(struct sockdiag_table *t)
+{
+	struct unix_diag_req req;
+	struct dump_ctx ctx = { .t = t, .family = AF_UNIX };
+
+	memset(&req, 0, sizeof(req));
+	req.sdiag_family = AF_UNIX;
+	req.udiag_states = ~0u;
+	req.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_PEER;
+	req.udiag_cookie[0] = INET_DIAG_NOCOOKIE;
+	req.udiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	return dump(&req, sizeof(req), 0, NULL, 0, on_unix, &ctx);
+}
+
+static int cmp_inet(const void *a, const void *b)
+{
+	unsigned long x = ((const struct sockdiag_inet *)a)->inode;
+	unsigned long y = ((const struct sockdiag_inet *)b)->inode;
+
+	return (x > y) - (x < y);
+}
+
+static int cmp_unix(const void *a, const void *b)
+{
+	unsigned long x = ((const struct sockdiag_unix *)a)->inode;
+	unsigned long y = ((const struct sockdiag_unix *)b)->inode;
+
+	return (x > y) - (x < y);
+}
+
+void sockdiag_table_sort(struct sockdiag_table *t)
+{
+	if (t->ninet)
+		qsort(t->inet, t->ninet, sizeof(*t->inet), cmp_inet);
+	if (t->nunix)
+		qsort(t->unx, t->nunix, sizeof(*t->unx), cmp_unix);
+}
+
+const struct sockdiag_inet *sockdiag_find_inet(const struct sockdiag_table *t, unsigned long inode)
+{
+	struct sockdiag_inet key = { .inode = inode };
+
+	if (!t->ninet || !inode)
+		return NULL;
+	return bsearch(&key, t->inet, t->ninet, sizeof(key), cmp_inet);
+}
+
+const struct sockdiag_unix *sockdiag_find_unix(const struct sockdiag_table *t, unsigned long inode)
+{
+	struct sockdiag_unix key = { .inode = inode };
+
+	if (!t->nunix || !inode)
+		return NULL;
+	return bsearch(&key, t->unx, t->nunix, sizeof(key), cmp_unix);
+}
