@@ -251,6 +251,7 @@ struct ns_table {
 	unsigned long netns;
 	struct sockdiag_table t;
 	bool unix_done;
+	bool unix_err;
 	int err;
 };
 
@@ -333,9 +334,10 @@ static void set_inet(struct session *s, const struct sockdiag_inet *e)
  * cluster's port on our side, else a Unix socket accepted on the cluster's
  * socket.  *HINT_FD is where the previous child had it (the postmaster
  * accepts into the same fd number most of the time): one readlink instead
- * of a directory walk when it is right.
+ * of a directory walk when it is right.  Returns true when the kernel
+ * could be asked everything (so no socket found means no client).
  */
-static void join_socket(int pfd, struct session *s, struct ns_table *ns, int *hint_fd,
+static bool join_socket(int pfd, struct session *s, struct ns_table *ns, int *hint_fd,
 			unsigned long self_ns)
 {
 	struct proc_sock *socks = NULL;
@@ -348,23 +350,23 @@ static void join_socket(int pfd, struct session *s, struct ns_table *ns, int *hi
 		e = sockdiag_find_inet(&ns->t, ino);
 		if (e && e->sport == s->cluster->port) {
 			set_inet(s, e);
-			return;
+			return true;
 		}
 	}
 	if (procfs_socket_fds(pfd, s->pid, &socks, &n) < 0)
-		return;
+		return false;
 	for (i = 0; i < n; i++) {
 		e = sockdiag_find_inet(&ns->t, socks[i].inode);
 		if (e && e->sport == s->cluster->port) {
 			set_inet(s, e);
 			*hint_fd = socks[i].fd;
 			free(socks);
-			return;
+			return true;
 		}
 	}
 	/* No TCP client: a Unix-socket client?  Dumped once, when needed. */
 	if (n && !ns->unix_done && dump_ns(pfd, ns, s->cluster->pid, self_ns, NULL, 0, true) < 0)
-		ns->unix_done = true;
+		ns->unix_err = true;
 	for (i = 0; i < n; i++) {
 		u = sockdiag_find_unix(&ns->t, socks[i].inode);
 		if (u && unix_name_is_cluster(u->name, s->cluster->port)) {
@@ -376,6 +378,7 @@ static void join_socket(int pfd, struct session *s, struct ns_table *ns, int *hi
 		}
 	}
 	free(socks);
+	return !ns->unix_err;
 }
 
 static const char *static_state(const char *sql_state)
@@ -557,19 +560,30 @@ int discover(const struct discover_opts *o, struct discovery *ret)
 		for (k = 0; k < ret->clusters.n; k++)
 			if (procs.v[i].ppid == ret->clusters.v[k]->pid)
 				kids[nkids++] = procs.v[i].pid;
-	if ((r = procfs_fill_cmdlines(&procs, kids, nkids)) < 0)
+	if ((r = procfs_fill_cmdlines(&procs, pfd, kids, nkids)) < 0)
 		goto out;
 
-	/* cluster_name as the running postmaster wrote it into titles. */
-	for (i = 0; i < nkids; i++) {
-		struct proc_entry *e = procfs_find(&procs, kids[i]);
+	/* cluster_name as the running postmaster wrote it into titles, taken
+	 * from its oldest child that carries one: the checkpointer starts with
+	 * the cluster, while an autovacuum worker, whose title holds a database
+	 * name anyone with CREATEDB chooses ("x: checkpointer"), comes later. */
+	for (k = 0; k < ret->clusters.n; k++) {
+		struct pg_cluster *c = ret->clusters.v[k];
+		const struct proc_entry *best = NULL;
 		char *name = NULL;
-		for (k = 0; e && e->cmdline && k < ret->clusters.n; k++) {
-			struct pg_cluster *c = ret->clusters.v[k];
-			if (c->pid != e->ppid || title_cluster_name(e->cmdline, &name) != 1)
+		for (i = 0; i < nkids; i++) {
+			struct proc_entry *e = procfs_find(&procs, kids[i]);
+			if (!e || !e->cmdline || e->ppid != c->pid ||
+			    (best && best->start_ticks <= e->start_ticks))
 				continue;
-			free(c->cluster_name);
-			c->cluster_name = name;
+			r = title_cluster_name(e->cmdline, &name);
+			if (r < 0)
+				goto out;
+			if (r == 1) {
+				best = e;
+				free(c->cluster_name);
+				c->cluster_name = name;
+			}
 		}
 	}
 	if (o->cluster_spec) {
@@ -659,8 +673,8 @@ int discover(const struct discover_opts *o, struct discovery *ret)
 			for (j = 0; j < nns; j++)
 				if (nss[j].netns == s->cluster->netns)
 					ns = &nss[j];
-			if (ns && !ns->err)
-				join_socket(pfd, s, ns, &hint_fd, self_ns);
+			if (ns && !ns->err && join_socket(pfd, s, ns, &hint_fd, self_ns))
+				hint.transport = TITLE_HINT_NOCLIENT;
 			if (s->transport == TRANSPORT_TCP) {
 				hint.transport = TITLE_HINT_TCP;
 				hint.port = s->client_port;

@@ -9,6 +9,9 @@
 
 #include "pgevict/duration.h"
 
+/* A century: longer is a typo, and keeps every product in range. */
+#define DURATION_MAX_MS (100LL * 366 * 86400000)
+
 static const struct unit {
 	const char *name;
 	int64_t ms;
@@ -31,7 +34,7 @@ int duration_parse(const char *s, int64_t *ret_ms)
 	}
 	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(p, units[i].name) == 0) {
-			if (v > INT64_MAX / units[i].ms)
+			if (v > DURATION_MAX_MS / units[i].ms)
 				return -ERANGE;
 			*ret_ms = v * units[i].ms;
 			return 0;

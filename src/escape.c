@@ -45,7 +45,8 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 	if (cp >= 0x80 && cp <= 0x9f)       /* C1 controls */
 		return 0;
 	if (cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
-	    (cp >= 0x2066 && cp <= 0x2069))  /* line breaks and bidi overrides */
+	    (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f ||
+	    cp == 0x061c)  /* line breaks, bidi marks and overrides */
 		return 0;
 	return n;
 }
@@ -92,12 +93,40 @@ char *escape_term(const char *s)
 	return out;
 }
 
+/* East Asian wide and fullwidth ranges: two terminal columns. */
+static int cp_width(uint32_t cp)
+{
+	if ((cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
+	    (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+	    (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+	    (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1f64f) ||
+	    (cp >= 0x20000 && cp <= 0x3fffd))
+		return 2;
+	return 1;
+}
+
 size_t escape_width(const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	size_t w = 0;
 
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			w++;
+	while (*p) {
+		uint32_t cp = *p;
+		int n = 1, i;
+		if (*p >= 0xf0) {
+			n = 4;
+			cp = *p & 0x07;
+		} else if (*p >= 0xe0) {
+			n = 3;
+			cp = *p & 0x0f;
+		} else if (*p >= 0xc0) {
+			n = 2;
+			cp = *p & 0x1f;
+		}
+		for (i = 1; i < n && p[i]; i++)
+			cp = (cp << 6) | (p[i] & 0x3f);
+		w += (size_t)cp_width(cp);
+		p += i;
+	}
 	return w;
 }

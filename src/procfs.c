@@ -92,64 +92,41 @@ out:
 	return r;
 }
 
-int procfs_fill_cmdlines(struct proc_table *t, const pid_t *pids, size_t n)
+int procfs_fill_cmdlines(struct proc_table *t, int proc_dirfd, const pid_t *pids, size_t n)
 {
-	enum pids_item items[] = { PIDS_ID_PID, PIDS_TICS_BEGAN, PIDS_CMDLINE_V };
-	enum { I_PID, I_BEGAN, I_CMD };
-	struct pids_info *info = NULL;
-	struct pids_fetch *f;
-	unsigned *these = NULL;
+	char buf[4096];
 	size_t k;
-	int i, r;
 
-	if (!n)
-		return 0;
-	these = malloc(n * sizeof(*these));
-	if (!these)
-		return -ENOMEM;
-	for (k = 0; k < n; k++)
-		these[k] = (unsigned)pids[k];
-	r = procps_pids_new(&info, items, (int)(sizeof(items) / sizeof(items[0])));
-	if (r < 0)
-		goto out;
-	f = procps_pids_select(info, these, (int)n, PIDS_SELECT_PID);
-	if (!f) {
-		r = errno ? -errno : -EIO;
-		goto out;
-	}
-	for (i = 0; i < f->counts->total; i++) {
-		struct pids_stack *s = f->stacks[i];
-		struct proc_entry *p = procfs_find(t, PIDS_VAL(I_PID, s_int, s, info));
-		char **argv = PIDS_VAL(I_CMD, strv, s, info);
-		size_t len = 0, j;
-		char *line;
+	for (k = 0; k < n; k++) {
+		struct proc_entry *p = procfs_find(t, pids[k]);
+		char path[32], *line;
+		ssize_t len;
+		int fd;
 
-		/* The same pid with another start time is another process. */
-		if (!p || p->start_ticks != PIDS_VAL(I_BEGAN, ull_int, s, info) || !argv)
+		if (!p)
 			continue;
-		for (j = 0; argv[j]; j++)
-			len += strlen(argv[j]) + 1;
-		line = malloc(len + 1);
-		if (!line) {
-			r = -ENOMEM;
-			goto out;
-		}
-		line[0] = '\0';
-		for (j = 0; argv[j]; j++) {
-			if (!*argv[j])
-				continue;
-			if (line[0])
-				strcat(line, " ");
-			strcat(line, argv[j]);
-		}
+		snprintf(path, sizeof(path), "%d/cmdline", (int)pids[k]);
+		fd = openat(proc_dirfd, path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;          /* exited meanwhile */
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;          /* a zombie has no command line */
+		/* argv is NUL-separated; a retitled process pads with NULs. */
+		while (len > 0 && buf[len - 1] == '\0')
+			len--;
+		for (ssize_t i = 0; i < len; i++)
+			if (buf[i] == '\0')
+				buf[i] = ' ';
+		buf[len] = '\0';
+		line = strdup(buf);
+		if (!line)
+			return -ENOMEM;
 		free(p->cmdline);
 		p->cmdline = line;
 	}
-	r = 0;
-out:
-	free(these);
-	procps_pids_unref(&info);
-	return r;
+	return 0;
 }
 
 long procfs_hertz(void)

@@ -257,14 +257,14 @@ bool select_match(const struct selector *s, const struct session *ses, int64_t n
 			return false;
 	}
 	if (s->older_than_ms >= 0) {
-		if (ses->start_us == TIME_UNKNOWN || now_us - ses->start_us < s->older_than_ms * 1000)
+		if (ses->start_us == TIME_UNKNOWN || (now_us - ses->start_us) / 1000 < s->older_than_ms)
 			return false;
 	}
 	if (s->idle_for_ms >= 0) {
 		/* idle-for: not running a query, and not since at least DUR */
 		if (!ses->state || strcmp(ses->state, "active") == 0 ||
 		    strcmp(ses->state, "starting") == 0 || ses->state_change_us == TIME_UNKNOWN ||
-		    now_us - ses->state_change_us < s->idle_for_ms * 1000)
+		    (now_us - ses->state_change_us) / 1000 < s->idle_for_ms)
 			return false;
 	}
 	return true;

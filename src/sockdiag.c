@@ -58,7 +58,7 @@ size_t sockdiag_port_filter(const int *ports, size_t n, uint8_t *buf, size_t len
 		off += cond;
 		if (i + 1 < n) {
 			struct inet_diag_bc_op j = { .code = INET_DIAG_BC_JMP, .yes = (unsigned char)jmp };
-			j.no = (unsigned short)(jmp + (total - off - jmp) + 4);
+			j.no = (unsigned short)(total - off);   /* exactly the end: accept */
 			memcpy(buf + off, &j, sizeof(j));
 			off += jmp;
 		}

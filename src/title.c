@@ -113,7 +113,8 @@ static bool find_host(const char *a, const char *b, const struct title_hint *hin
 		      const char **ret_host, const char **ret_end, int *ret_port)
 {
 	const char *p;
-	bool want_tcp = !hint || hint->transport != TITLE_HINT_UNIX;
+	bool want_tcp = !hint || hint->transport == TITLE_HINT_NONE ||
+			hint->transport == TITLE_HINT_TCP || hint->transport == TITLE_HINT_NOCLIENT;
 	bool want_unix = !hint || hint->transport != TITLE_HINT_TCP;
 
 	for (p = b; p > a; p--) {
@@ -240,14 +241,16 @@ int title_parse(const char *raw, const char *cluster_name, const struct title_hi
 		return r;
 
 	/* Auxiliary processes carry no client, so a socket hint rules them out. */
-	if (!hint || hint->transport == TITLE_HINT_NONE) {
+	if (!hint || hint->transport == TITLE_HINT_NONE || hint->transport == TITLE_HINT_NOCLIENT) {
 		for (i = 0; i < sizeof(aux_table) / sizeof(aux_table[0]); i++) {
 			const char *w = aux_table[i].word;
 			if (!starts_word(a, b, w))
 				continue;
 			/* "checkpointer DB h(1) idle" is a client whose user is
-			 * named checkpointer: a host token means a client. */
-			if (find_host(a, b, NULL, &host, &end, &port))
+			 * named checkpointer: a host token means a client, unless
+			 * the kernel says there is no client socket. */
+			if ((!hint || hint->transport != TITLE_HINT_NOCLIENT) &&
+			    find_host(a, b, NULL, &host, &end, &port))
 				break;
 			ret->backend_type = aux_table[i].type;
 			a += strlen(w);
@@ -264,7 +267,7 @@ int title_parse(const char *raw, const char *cluster_name, const struct title_hi
 			title_clear(ret);
 		return r;
 	}
-	if (hint && hint->transport != TITLE_HINT_NONE) {
+	if (hint && (hint->transport == TITLE_HINT_TCP || hint->transport == TITLE_HINT_UNIX)) {
 		/* A client socket but no matching host token: the title is not
 		 * written yet or was frozen before.  Report a client, no names. */
 		ret->is_client = true;
@@ -277,6 +280,22 @@ int title_parse(const char *raw, const char *cluster_name, const struct title_hi
 	if (a < b && !(ret->detail = dup_range(a, b)))
 		return -ENOMEM;
 	return 0;
+}
+
+/* Does [a, b) start, or go on after ": ", with an auxiliary title? */
+static bool holds_aux_word(const char *a, const char *b)
+{
+	const char *p;
+	size_t i;
+
+	for (p = a; p < b; p++) {
+		if (p != a && !(p - a >= 2 && p[-1] == ' ' && p[-2] == ':'))
+			continue;
+		for (i = 0; i < sizeof(aux_table) / sizeof(aux_table[0]); i++)
+			if (starts_word(p, b, aux_table[i].word))
+				return true;
+	}
+	return false;
 }
 
 int title_cluster_name(const char *raw, char **ret_name)
@@ -296,6 +315,10 @@ int title_cluster_name(const char *raw, char **ret_name)
 		if (p == a)
 			return 1;        /* no cluster_name */
 		if (p - a >= 3 && p[-1] == ' ' && p[-2] == ':') {
+			/* "autovacuum worker evil: checkpointer" is a worker on a
+			 * database someone named "evil: checkpointer". */
+			if (holds_aux_word(a, p - 2))
+				return 0;
 			*ret_name = dup_range(a, p - 2);
 			return *ret_name ? 1 : -ENOMEM;
 		}
@@ -309,6 +332,7 @@ const char *title_state(const char *activity)
 		"idle", "idle in transaction", "idle in transaction (aborted)",
 		"fastpath function call",
 	};
+	static const char *walsender[] = { "streaming ", "catchup ", "backup", "stopping" };
 	size_t i;
 
 	if (!activity)
@@ -319,5 +343,13 @@ const char *title_state(const char *activity)
 	if (strcmp(activity, "authentication") == 0 || strcmp(activity, "startup") == 0 ||
 	    strcmp(activity, "initializing") == 0)
 		return "starting";
-	return "active";
+	/* Command tags are upper case (SELECT, COPY, BIND); a walsender
+	 * writes its phase; anything else is a truncated title ("idle in
+	 * transa") and stays unknown. */
+	if (*activity >= 'A' && *activity <= 'Z')
+		return "active";
+	for (i = 0; i < sizeof(walsender) / sizeof(walsender[0]); i++)
+		if (strncmp(activity, walsender[i], strlen(walsender[i])) == 0)
+			return "active";
+	return NULL;
 }

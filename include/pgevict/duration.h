@@ -4,7 +4,7 @@
  * "500ms", "2s", "10min", "1h", "1d": a whole number and a unit, which is
  * required (a bare "10" is refused: seconds or minutes is a guess too far
  * for a tool that ends sessions).  "m" is refused as well: PostgreSQL
- * writes minutes "min".
+ * writes minutes "min".  At most a century.
  */
 #ifndef PGEVICT_DURATION_H
 #define PGEVICT_DURATION_H

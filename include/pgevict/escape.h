@@ -17,7 +17,8 @@
  */
 char *escape_term(const char *s);
 
-/* Display width of an escape_term() result (code points, not bytes). */
+/* Terminal columns of an escape_term() result: one per code point, two
+ * for East Asian wide ones. */
 size_t escape_width(const char *s);
 
 #endif

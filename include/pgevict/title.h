@@ -21,6 +21,9 @@ enum title_transport {
 	TITLE_HINT_NONE = 0,    /* no socket known: anchor on the title's own shape */
 	TITLE_HINT_TCP,         /* the process holds a TCP client socket on port */
 	TITLE_HINT_UNIX,        /* the process holds a Unix-socket client */
+	TITLE_HINT_NOCLIENT,    /* the kernel was asked and the process holds
+	                           no client socket: an auxiliary title wins
+	                           over a host token a database name made */
 };
 
 struct title_hint {
@@ -69,7 +72,8 @@ int title_cluster_name(const char *raw, char **ret_name);
  * The pg_stat_activity-style state for a client ACTIVITY: "idle",
  * "idle in transaction", "idle in transaction (aborted)", "fastpath
  * function call", "starting" (authentication, startup, initializing) or
- * "active" (a command tag).  NULL for NULL.  Static string.
+ * "active" (a command tag, upper case).  NULL for NULL and for anything
+ * else (a truncated title).  Static string.
  */
 const char *title_state(const char *activity);
 

@@ -6,8 +6,10 @@
  * session's backend pid and client port.  It does not judge anything: the
  * tests compare what it reports with what pgevict sees.
  *
- *   pgconns -n N [-m idle|active|xact] -o OUTFILE CONNINFO
+ *   pgconns -n N [-m idle|active|xact] [-e SQL] -o OUTFILE CONNINFO
  *
+ * -e runs SQL once on each session after connecting, before MODE (e.g. a
+ * dblink_connect that leaves an outbound connection open).
  * OUTFILE gets one line "BACKEND_PID CLIENT_PORT" per session (port 0 for
  * a Unix socket), then OUTFILE.ready is written.  The sessions are held
  * until SIGTERM or SIGINT; a session the server ends is simply dropped.
@@ -121,23 +123,24 @@ static int set_mode(PGconn *c, const char *mode)
 int main(int argc, char **argv)
 {
 	int n = 1, opt, i;
-	const char *mode = "idle", *out = NULL;
+	const char *mode = "idle", *out = NULL, *sql = NULL;
 	PGconn **conns;
 	FILE *f;
 	char ready[4096];
 	struct rlimit rl;
 	struct sigaction sa;
 
-	while ((opt = getopt(argc, argv, "n:m:o:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:m:o:e:")) != -1) {
 		switch (opt) {
 		case 'n': n = atoi(optarg); break;
 		case 'm': mode = optarg; break;
 		case 'o': out = optarg; break;
+		case 'e': sql = optarg; break;
 		default: return 2;
 		}
 	}
 	if (optind != argc - 1 || !out || n < 1) {
-		fprintf(stderr, "usage: pgconns -n N [-m idle|active|xact] -o OUTFILE CONNINFO\n");
+		fprintf(stderr, "usage: pgconns -n N [-m idle|active|xact] [-e SQL] -o OUTFILE CONNINFO\n");
 		return 2;
 	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)n + 64) {
@@ -162,6 +165,15 @@ int main(int argc, char **argv)
 	if (!f)
 		return 1;
 	for (i = 0; i < n; i++) {
+		if (sql) {
+			PGresult *r = PQexec(conns[i], sql);
+			ExecStatusType st = PQresultStatus(r);
+			PQclear(r);
+			if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+				fprintf(stderr, "pgconns: %s", PQerrorMessage(conns[i]));
+				return 1;
+			}
+		}
 		if (set_mode(conns[i], mode) < 0) {
 			fprintf(stderr, "pgconns: cannot set mode '%s': %s", mode, PQerrorMessage(conns[i]));
 			return 1;

@@ -54,8 +54,9 @@ pgt_cluster_create() {
 	dir=$(mktemp -d /tmp/pgevict-test.XXXXXX) || return 1
 	PGT_DIRS+=("$dir")
 	chmod 755 "$dir"
-	mkdir -p "$dir/sock"
+	mkdir -p "$dir/sock" "$dir/run"
 	chown postgres:postgres "$dir" "$dir/sock"
+	chmod 1777 "$dir/run"
 	port=$(pgt_free_port) || return 1
 	name="pgevict_${var}_$port"
 	pgt_as_postgres "$bin/initdb" -D "$dir/data" -U postgres --auth-local=peer \
@@ -105,15 +106,28 @@ pgt_sql() { local v=$1; shift; pgt_psql "$v" -At -c "$*"; }
 
 # pgt_hold VAR CONNINFO N [MODE] [OUTFILE]: open N sessions with the
 # pgconns helper and keep them until pgt_cleanup (or pgt_release).  MODE is
-# idle, active (a long pg_sleep) or xact (idle in transaction).  Sets
+# idle, active (a long pg_sleep) or xact (idle in transaction).  With
+# PGT_OSUSER set the helper runs as that OS user (peer authentication over
+# the Unix socket).  PGT_HOLD_SQL, when set, runs once on each session
+# first (pgconns -e).  Sets
 # PGT_HOLD_PID to the helper's pid (call it directly, not in $(...): the
 # helper would hold the substitution open); OUTFILE gets one
 # "backend_pid client_port" line a session.
 pgt_hold() {
 	local var=$1 conninfo=$2 n=$3 mode=${4:-idle} out=${5:-}
 	local port="${var}_port" dir="${var}_dir" pid
-	[ -n "$out" ] || out=$(mktemp "${!dir}/hold.XXXXXX")
-	"$PGT_HELPERS/pgconns" -n "$n" -m "$mode" -o "$out" "port=${!port} $conninfo" </dev/null >/dev/null &
+	local -a as=()
+	[ -n "$out" ] || out=$(mktemp "${!dir}/run/hold.XXXXXX")
+	rm -f "$out" "$out.ready"
+	if [ -n "${PGT_OSUSER:-}" ]; then
+		as=(setpriv --reuid="$PGT_OSUSER" --regid="$(id -g "$PGT_OSUSER")" --init-groups)
+		touch "$out"
+		chown "$PGT_OSUSER" "$out"
+	fi
+	local -a extra=()
+	[ -z "${PGT_HOLD_SQL:-}" ] || extra=(-e "$PGT_HOLD_SQL")
+	"${as[@]}" "$PGT_HELPERS/pgconns" -n "$n" -m "$mode" "${extra[@]}" -o "$out" \
+		"port=${!port} $conninfo" </dev/null >/dev/null &
 	pid=$!
 	PGT_PIDS+=("$pid")
 	# The helper writes its file once every session is up.
@@ -125,6 +139,7 @@ pgt_hold() {
 	done
 	[ -s "$out.ready" ] || { pgt_die "sessions did not come up"; return 1; }
 	PGT_HOLD_PID=$pid
+	PGT_HOLD_OUT=$out
 }
 
 # pgt_release PID: end a client process started here (never a backend).

@@ -1,0 +1,28 @@
+# tests/integration/common.bash -- loaded by every .bats file.
+#
+# Real clusters come from tests/lib/pgcluster.bash.  Tests that need root
+# (reading other users' /proc/PID/fd, initdb as postgres) skip, saying so,
+# when they do not have it.
+
+TOP=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+BUILD=${BUILD:-build}
+PGEVICT="$TOP/$BUILD/pgevict"
+PGT_HELPERS="$TOP/$BUILD/tests"
+# shellcheck source=../lib/pgcluster.bash
+source "$TOP/tests/lib/pgcluster.bash"
+
+need_root() {
+	[ "$(id -u)" = 0 ] || skip "needs root (run the integration tests as root)"
+	id postgres >/dev/null 2>&1 || skip "needs the postgres OS user (apt-get install postgresql)"
+}
+
+# ls_json [ARGS]: pgevict ls --json, output in $output, status checked.
+ls_json() {
+	run "$PGEVICT" ls --json "$@"
+	[ "$status" -eq 0 ] || { echo "pgevict ls failed ($status): $output" >&2; return 1; }
+}
+
+# jfield PID FIELD: a field of the JSON line for PID in $output.
+jfield() {
+	printf '%s\n' "$output" | jq -r --argjson p "$1" "select(.pid == \$p) | .$2"
+}
