@@ -111,18 +111,18 @@ int main(int argc, char **argv)
 		if (c == 1) {           /* a non-option: the command */
 			if (cmdname) {
 				fprintf(stderr, "pgevict: unexpected argument '%s'\n", arg);
-				return EXIT_USAGE;
+				{ r = EXIT_USAGE; goto out; }
 			}
 			cmdname = arg;
 			continue;
 		}
 		if (c == '?') {
 			fprintf(stderr, "pgevict: unknown option '%s'\n", argv[optind - 1]);
-			return EXIT_USAGE;
+			{ r = EXIT_USAGE; goto out; }
 		}
 		if (c == ':') {
 			fprintf(stderr, "pgevict: option '%s' needs a value\n", argv[optind - 1]);
-			return EXIT_USAGE;
+			{ r = EXIT_USAGE; goto out; }
 		}
 		if (option_kind(c) != K_GLOBAL) {
 			seen_kinds |= option_kind(c);
@@ -133,10 +133,12 @@ int main(int argc, char **argv)
 		case 'h':
 		case O_HELP:
 			usage(stdout);
-			return 0;
+			r = 0;
+			goto out;
 		case O_VERSION:
 			printf("pgevict %s\n", PGEVICT_VERSION);
-			return 0;
+			r = 0;
+			goto out;
 		case O_JSON: o.json = true; break;
 		case O_CLUSTER: o.cluster = arg; break;
 		case O_NO_SQL: o.no_sql = true; break;
@@ -149,39 +151,40 @@ int main(int argc, char **argv)
 			r = select_add(&o.sel, option_name(c), arg);
 			if (r == -ENOMEM) {
 				fprintf(stderr, "pgevict: out of memory\n");
-				return 1;
+				{ r = 1; goto out; }
 			}
 			if (r < 0) {
 				fprintf(stderr, "pgevict: bad value '%s' for --%s\n", arg, option_name(c));
-				return EXIT_USAGE;
+				{ r = EXIT_USAGE; goto out; }
 			}
 		}
 	}
 	if (!cmdname) {
 		usage(stderr);
-		return EXIT_USAGE;
+		{ r = EXIT_USAGE; goto out; }
 	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(commands[i].name, cmdname) == 0)
 			cmd = &commands[i];
 	if (!cmd) {
 		fprintf(stderr, "pgevict: unknown command '%s' (see pgevict --help)\n", cmdname);
-		return EXIT_USAGE;
+		{ r = EXIT_USAGE; goto out; }
 	}
 	if (seen_kinds & ~cmd->kinds) {
 		fprintf(stderr, "pgevict: '%s' takes no selectors (--%s)\n", cmd->name, option_name(first_bad));
-		return EXIT_USAGE;
+		{ r = EXIT_USAGE; goto out; }
 	}
 	if (o.no_sql && select_needs_sql(&o.sel)) {
 		fprintf(stderr, "pgevict: --idle-for and --app need SQL; drop --no-sql\n");
-		return EXIT_USAGE;
+		{ r = EXIT_USAGE; goto out; }
 	}
 	if ((cmd->flags & NEED_ROOT) && geteuid() != 0) {
 		fprintf(stderr, "pgevict: '%s' needs root (to read other users' /proc entries)\n", cmd->name);
-		return EXIT_USAGE;
+		{ r = EXIT_USAGE; goto out; }
 	}
 	r = cmd->fn(&o);
-	select_clear(&o.sel);
 	fflush(stdout);
+out:
+	select_clear(&o.sel);
 	return r;
 }

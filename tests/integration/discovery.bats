@@ -165,6 +165,7 @@ setup() {
 @test "every slot taken, the superuser's too: sessions still listed from /proc" {
 	# c2: max_connections=6, 2 reserved; the dblink from c1 holds one slot.
 	pgt_hold c2 "host=127.0.0.1 user=u1 dbname=postgres" 3 idle "$c2_dir/run/users"
+	users=$PGT_HOLD_PID
 	PGT_OSUSER=postgres pgt_hold c2 "host=$c2_sock user=postgres dbname=postgres" 2 idle "$c2_dir/run/supers"
 	run pgt_sql c2 "select 1"
 	[ "$status" -ne 0 ]
@@ -181,12 +182,14 @@ setup() {
 		[ "$(jq -r .source <<<"$line")" = proc ]
 	done <"$c2_dir/run/users"
 	pgt_release "$PGT_HOLD_PID"
+	pgt_release "$users"
 }
 
 @test "a client stalled in authentication with a title-like user name is reported with its real port" {
-	"$PGT_HELPERS/pgstall" 127.0.0.1 "$c1_port" 'x 1.2.3.4(5) idle' stalldb "$c1_dir/run/stall" &
+	"$PGT_HELPERS/pgstall" 127.0.0.1 "$c1_port" 'x 1.2.3.4(5) idle' stalldb "$c1_dir/run/stall" \
+		</dev/null >/dev/null 2>&1 3>&- &
 	spid=$!
-	PGT_PIDS+=("$spid")
+	pgt_track c1 "$spid"
 	for _ in $(seq 50); do [ -s "$c1_dir/run/stall" ] && break; sleep 0.1; done
 	read -r port <"$c1_dir/run/stall"
 	ls_json --cluster "$c1_port" --no-sql

@@ -126,10 +126,12 @@ pgt_hold() {
 	fi
 	local -a extra=()
 	[ -z "${PGT_HOLD_SQL:-}" ] || extra=(-e "$PGT_HOLD_SQL")
+	# No inherited descriptors: a held client must not keep a test
+	# runner's pipe open.
 	"${as[@]}" "$PGT_HELPERS/pgconns" -n "$n" -m "$mode" "${extra[@]}" -o "$out" \
-		"port=${!port} $conninfo" </dev/null >/dev/null &
+		"port=${!port} $conninfo" </dev/null >/dev/null 2>>"${!dir}/run/clients.log" 3>&- 4>&- &
 	pid=$!
-	PGT_PIDS+=("$pid")
+	pgt_track "$var" "$pid"
 	# The helper writes its file once every session is up.
 	local i
 	for i in $(seq 1 600); do
@@ -142,6 +144,15 @@ pgt_hold() {
 	PGT_HOLD_OUT=$out
 }
 
+# pgt_track VAR PID: remember a client process started for cluster VAR, in
+# a file, so that pgt_cleanup ends it even when it was started in a
+# subshell (a bats test) that cleanup cannot see.
+pgt_track() {
+	local dir="${1}_dir"
+	PGT_PIDS+=("$2")
+	echo "$2 $(cut -d' ' -f22 "/proc/$2/stat" 2>/dev/null)" >>"${!dir}/run/pids"
+}
+
 # pgt_release PID: end a client process started here (never a backend).
 pgt_release() {
 	local pid=$1
@@ -150,7 +161,16 @@ pgt_release() {
 }
 
 pgt_cleanup() {
-	local p d bin
+	local p d bin start
+	# Clients started in subshells: by pid, only while the start time
+	# still says it is the same process.
+	for d in "${PGT_DIRS[@]}"; do
+		[ -f "$d/run/pids" ] || continue
+		while read -r p start; do
+			[ "$(cut -d' ' -f22 "/proc/$p/stat" 2>/dev/null)" = "$start" ] || continue
+			kill -TERM "$p" 2>/dev/null || true
+		done <"$d/run/pids"
+	done
 	for p in "${PGT_PIDS[@]}"; do
 		kill -TERM "$p" 2>/dev/null || true
 	done

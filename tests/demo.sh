@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# tests/demo.sh -- `make demo`: pgevict on a scratch cluster it makes itself.
+#
+# Makes a throwaway cluster (its own port, its own temporary directory),
+# opens a handful of real sessions over TCP v4, TCP v6 and the Unix socket,
+# shows what pgevict sees, and removes everything.  Touches no other
+# cluster on this host.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+PGEVICT="$PWD/$BUILD/pgevict"
+PGT_HELPERS="$PWD/$BUILD/tests"
+# shellcheck source=lib/pgcluster.bash
+source tests/lib/pgcluster.bash
+trap pgt_cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ "$(id -u)" = 0 ] || { echo "demo: run as root (pgevict reads other users' /proc entries)" >&2; exit 1; }
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+run() { step "$*"; "$@"; }
+
+echo "demo: making a scratch cluster..."
+pgt_cluster_create demo
+pgt_sql demo "create role app login; create role report login; create role \"x 1.2.3.4(5) idle\" login" >/dev/null
+pgt_hold demo "host=127.0.0.1 user=app dbname=postgres application_name=web" 3 idle
+pgt_hold demo "host=::1 user=app dbname=postgres application_name=worker" 1 xact
+pgt_hold demo "host=127.0.0.1 user=report dbname=postgres application_name=nightly" 1 active
+PGT_OSUSER=postgres pgt_hold demo "host=$demo_sock user=postgres dbname=postgres application_name=psql" 1 idle
+
+echo "demo: cluster '$demo_name' on port $demo_port, data in $demo_data"
+run "$PGEVICT" clusters
+run "$PGEVICT" --cluster "$demo_port" ls
+run "$PGEVICT" --cluster "$demo_port" tree
+run "$PGEVICT" --cluster "$demo_port" ls --user app --client ::1/128 --json
+step "$PGEVICT --cluster $demo_port ls --no-sql --state 'idle in transaction'   # from /proc and the kernel alone"
+"$PGEVICT" --cluster "$demo_port" ls --no-sql --state 'idle in transaction'
+step "$PGEVICT ls --older-than 10   # a bad selector: one line, exit 2"
+"$PGEVICT" ls --older-than 10 || echo "(exit $?)"
+echo
+echo "demo: done; removing the scratch cluster."
