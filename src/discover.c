@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "pgevict/discover.h"
+#include "pgevict/netns.h"
 #include "pgevict/pgconf.h"
 #include "pgevict/pgsql.h"
 #include "pgevict/pmpid.h"
@@ -260,18 +261,11 @@ struct ns_table {
 static int dump_ns(int pfd, struct ns_table *ns, pid_t pm_pid, unsigned long self_ns,
 		   const int *ports, size_t nports, bool want_unix)
 {
-	int self_fd = -1, fd = -1, r = 0;
-	char path[64];
+	int saved, r;
 
-	if (ns->netns != self_ns) {
-		self_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-		snprintf(path, sizeof(path), "%d/ns/net", (int)pm_pid);
-		fd = openat(pfd, path, O_RDONLY | O_CLOEXEC);
-		if (self_fd < 0 || fd < 0 || setns(fd, CLONE_NEWNET) < 0) {
-			r = -errno;
-			goto out;
-		}
-	}
+	r = netns_enter(pfd, pm_pid, ns->netns, self_ns, &saved);
+	if (r < 0)
+		return r;
 	if (!want_unix) {
 		r = sockdiag_dump_inet(&ns->t, AF_INET, ports, nports);
 		if (r == 0)
@@ -283,13 +277,7 @@ static int dump_ns(int pfd, struct ns_table *ns, pid_t pm_pid, unsigned long sel
 		ns->unix_done = true;
 	}
 	sockdiag_table_sort(&ns->t);
-	if (self_fd >= 0 && setns(self_fd, CLONE_NEWNET) < 0)
-		abort();    /* never go on in someone else's namespace */
-out:
-	if (fd >= 0)
-		close(fd);
-	if (self_fd >= 0)
-		close(self_fd);
+	netns_leave(saved);
 	return r;
 }
 
@@ -323,6 +311,8 @@ static void set_inet(struct session *s, const struct sockdiag_inet *e)
 	s->tcp_state = e->state;
 	s->cookie[0] = e->cookie[0];
 	s->cookie[1] = e->cookie[1];
+	memcpy(s->local_raw, e->src, sizeof(s->local_raw));
+	memcpy(s->client_raw, e->dst, sizeof(s->client_raw));
 	addr_text(e->family, e->dst, s->client_addr, sizeof(s->client_addr));
 	addr_text(e->family, e->src, s->local_addr, sizeof(s->local_addr));
 	s->client_port = e->dport;

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "pgevict/cmd.h"
+#include "pgevict/duration.h"
+#include "pgevict/ladder.h"
 
 #ifndef PGEVICT_VERSION
 #define PGEVICT_VERSION "dev"
@@ -22,6 +24,8 @@ enum {
 	K_GLOBAL = 1 << 0,   /* every command */
 	K_SELECT = 1 << 1,   /* selectors */
 	K_LS = 1 << 2,       /* --all on ls */
+	K_ACTION = 1 << 3,   /* --dry-run, --via, --step-timeout */
+	K_CANCEL_FIRST = 1 << 4,
 };
 
 enum { NEED_ROOT = 1 << 0 };
@@ -38,11 +42,16 @@ static const struct command commands[] = {
 	{ "clusters", cmd_clusters, K_GLOBAL, NEED_ROOT, "list the PostgreSQL clusters on this host" },
 	{ "ls", cmd_ls, K_GLOBAL | K_SELECT | K_LS, NEED_ROOT, "list client backends (--all: every child)" },
 	{ "tree", cmd_tree, K_GLOBAL, NEED_ROOT, "postmasters and their children, like pstree" },
+	{ "cancel", cmd_cancel, K_GLOBAL | K_SELECT | K_ACTION, NEED_ROOT, "cancel the running query (sql, then SIGINT)" },
+	{ "terminate", cmd_terminate, K_GLOBAL | K_SELECT | K_ACTION | K_CANCEL_FIRST, NEED_ROOT,
+	  "end sessions, escalating sql -> SIGTERM -> socket destroy" },
+	{ "sever", cmd_sever, K_GLOBAL | K_SELECT | K_ACTION, NEED_ROOT, "cut only the client connection (no signal)" },
 };
 
 enum {
 	O_JSON = 256, O_CLUSTER, O_NO_SQL, O_DSN, O_HELP, O_VERSION,
 	O_PID, O_USER, O_DB, O_CLIENT, O_STATE, O_OLDER, O_IDLE, O_APP, O_ALL,
+	O_DRY_RUN, O_VIA, O_STEP_TIMEOUT, O_CANCEL_FIRST,
 };
 
 static const struct option longopts[] = {
@@ -61,6 +70,10 @@ static const struct option longopts[] = {
 	{ "idle-for", required_argument, NULL, O_IDLE },
 	{ "app", required_argument, NULL, O_APP },
 	{ "all", no_argument, NULL, O_ALL },
+	{ "dry-run", no_argument, NULL, O_DRY_RUN },
+	{ "via", required_argument, NULL, O_VIA },
+	{ "step-timeout", required_argument, NULL, O_STEP_TIMEOUT },
+	{ "cancel-first", no_argument, NULL, O_CANCEL_FIRST },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -82,6 +95,10 @@ static int option_kind(int c)
 		return K_SELECT;
 	if (c == O_ALL)
 		return K_LS | K_SELECT;
+	if (c == O_DRY_RUN || c == O_VIA || c == O_STEP_TIMEOUT)
+		return K_ACTION;
+	if (c == O_CANCEL_FIRST)
+		return K_CANCEL_FIRST;
 	return K_GLOBAL;
 }
 
@@ -100,11 +117,12 @@ int main(int argc, char **argv)
 	struct options o;
 	const struct command *cmd = NULL;
 	const char *cmdname = NULL;
-	int c, seen_kinds = 0, first_bad = 0, r;
-	size_t i;
+	int c, r, given[64];
+	size_t i, ngiven = 0;
 
 	memset(&o, 0, sizeof(o));
 	select_init(&o.sel);
+	o.step_timeout_ms = 2000;   /* a backend obeys SIGTERM in milliseconds */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "-:h", longopts, NULL)) != -1) {
 		const char *arg = optarg;
@@ -124,11 +142,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "pgevict: option '%s' needs a value\n", argv[optind - 1]);
 			{ r = EXIT_USAGE; goto out; }
 		}
-		if (option_kind(c) != K_GLOBAL) {
-			seen_kinds |= option_kind(c);
-			if (!first_bad)
-				first_bad = c;
-		}
+		if (option_kind(c) != K_GLOBAL && ngiven < sizeof(given) / sizeof(given[0]))
+			given[ngiven++] = c;
 		switch (c) {
 		case 'h':
 		case O_HELP:
@@ -146,6 +161,23 @@ int main(int argc, char **argv)
 		case O_ALL:
 			o.all = true;
 			select_add(&o.sel, "all", NULL);
+			break;
+		case O_DRY_RUN: o.dry_run = true; break;
+		case O_CANCEL_FIRST: o.cancel_first = true; break;
+		case O_VIA:
+			if (ladder_parse_via(arg, &o.via) < 0) {
+				fprintf(stderr, "pgevict: bad value '%s' for --via (steps: sql,signal,destroy,rst)\n", arg);
+				r = EXIT_USAGE;
+				goto out;
+			}
+			break;
+		case O_STEP_TIMEOUT:
+			if (duration_parse(arg, &o.step_timeout_ms) < 0 || o.step_timeout_ms <= 0 ||
+			    o.step_timeout_ms > 3600000) {
+				fprintf(stderr, "pgevict: bad value '%s' for --step-timeout (e.g. 500ms, 5s; at most 1h)\n", arg);
+				r = EXIT_USAGE;
+				goto out;
+			}
 			break;
 		default:
 			r = select_add(&o.sel, option_name(c), arg);
@@ -170,9 +202,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pgevict: unknown command '%s' (see pgevict --help)\n", cmdname);
 		{ r = EXIT_USAGE; goto out; }
 	}
-	if (seen_kinds & ~cmd->kinds) {
-		fprintf(stderr, "pgevict: '%s' takes no selectors (--%s)\n", cmd->name, option_name(first_bad));
-		{ r = EXIT_USAGE; goto out; }
+	for (i = 0; i < ngiven; i++) {
+		if (option_kind(given[i]) & cmd->kinds)
+			continue;
+		fprintf(stderr, "pgevict: '%s' does not take --%s\n", cmd->name, option_name(given[i]));
+		r = EXIT_USAGE;
+		goto out;
 	}
 	if (o.no_sql && select_needs_sql(&o.sel)) {
 		fprintf(stderr, "pgevict: --idle-for and --app need SQL; drop --no-sql\n");

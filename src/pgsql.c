@@ -181,3 +181,95 @@ void pgsql_close(PGconn *conn)
 	if (conn)
 		PQfinish(conn);
 }
+
+/* "{1,2,3}" for N values printed by FMT. */
+static char *pg_array(size_t n, const pid_t *pids, const int64_t *us)
+{
+	size_t cap = n * 24 + 3, len = 0, i;
+	char *s = malloc(cap);
+
+	if (!s)
+		return NULL;
+	s[len++] = '{';
+	for (i = 0; i < n; i++) {
+		if (pids)
+			len += (size_t)snprintf(s + len, cap - len, "%s%d", i ? "," : "", (int)pids[i]);
+		else
+			len += (size_t)snprintf(s + len, cap - len, "%s%lld.%06lld", i ? "," : "",
+						(long long)(us[i] / 1000000), (long long)(us[i] % 1000000));
+	}
+	s[len++] = '}';
+	s[len] = '\0';
+	return s;
+}
+
+int pgsql_signal_backends(PGconn *conn, bool cancel, const pid_t *pids, const int64_t *start_us,
+			  size_t n, bool *ret_ok, char **ret_err)
+{
+	static const char term[] =
+		"SELECT p.pid, pg_terminate_backend(p.pid)"
+		" FROM unnest($1::int[], $2::float8[]) AS p(pid, start)"
+		" JOIN pg_stat_activity a ON a.pid = p.pid"
+		"  AND abs(extract(epoch FROM a.backend_start) - p.start) < 2"
+		" WHERE a.pid <> pg_backend_pid()";
+	static const char canc[] =
+		"SELECT p.pid, pg_cancel_backend(p.pid)"
+		" FROM unnest($1::int[], $2::float8[]) AS p(pid, start)"
+		" JOIN pg_stat_activity a ON a.pid = p.pid"
+		"  AND abs(extract(epoch FROM a.backend_start) - p.start) < 2"
+		" WHERE a.pid <> pg_backend_pid()";
+	const char *params[2];
+	char *a = NULL, *b = NULL;
+	PGresult *r = NULL;
+	size_t i;
+	int k, ret = 0;
+
+	*ret_err = NULL;
+	for (i = 0; i < n; i++)
+		ret_ok[i] = false;
+	a = pg_array(n, pids, NULL);
+	b = pg_array(n, NULL, start_us);
+	if (!a || !b) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	params[0] = a;
+	params[1] = b;
+	r = PQexecParams(conn, cancel ? canc : term, 2, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		*ret_err = one_line(PQresultErrorMessage(r));
+		ret = -EIO;
+		goto out;
+	}
+	for (k = 0; k < PQntuples(r); k++) {
+		pid_t pid = (pid_t)atoi(PQgetvalue(r, k, 0));
+		bool ok = strcmp(PQgetvalue(r, k, 1), "t") == 0;
+		for (i = 0; i < n; i++)
+			if (pids[i] == pid)
+				ret_ok[i] = ok;
+	}
+out:
+	PQclear(r);
+	free(a);
+	free(b);
+	return ret;
+}
+
+int pgsql_backend_state(PGconn *conn, pid_t pid, char **ret_state)
+{
+	char p[16];
+	const char *params[1] = { p };
+	PGresult *r;
+	int ret = 0;
+
+	snprintf(p, sizeof(p), "%d", (int)pid);
+	*ret_state = NULL;
+	r = PQexecParams(conn, "SELECT state FROM pg_stat_activity WHERE pid = $1::int", 1, NULL,
+			 params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK)
+		ret = -EIO;
+	else if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) && !(*ret_state = strdup(PQgetvalue(r, 0, 0))))
+		ret = -ENOMEM;
+	PQclear(r);
+	return ret;
+}

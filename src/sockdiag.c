@@ -275,3 +275,82 @@ const struct sockdiag_unix *sockdiag_find_unix(const struct sockdiag_table *t, u
 		return NULL;
 	return bsearch(&key, t->unx, t->nunix, sizeof(key), cmp_unix);
 }
+
+/* libnl's error for a netlink ack, as -errno. */
+static int nlerr_errno(int nlerr)
+{
+	switch (-nlerr) {
+	case NLE_OPNOTSUPP:
+		return -EOPNOTSUPP;
+	case NLE_OBJ_NOTFOUND:
+	case NLE_NOADDR:
+		return -ENOENT;
+	case NLE_PERM:
+		return -EPERM;
+	case NLE_NOMEM:
+		return -ENOMEM;
+	case NLE_INVAL:
+		return -EINVAL;
+	default:
+		return -EIO;
+	}
+}
+
+int sockdiag_destroy(const struct sockdiag_inet *e)
+{
+	struct nl_sock *sk = NULL;
+	struct nl_msg *msg = NULL;
+	struct inet_diag_req_v2 req;
+	int r;
+
+	memset(&req, 0, sizeof(req));
+	req.sdiag_family = (uint8_t)e->family;
+	req.sdiag_protocol = IPPROTO_TCP;
+	req.idiag_states = ~0u;
+	req.id.idiag_sport = htons(e->sport);
+	req.id.idiag_dport = htons(e->dport);
+	memcpy(req.id.idiag_src, e->src, e->family == AF_INET ? 4 : 16);
+	memcpy(req.id.idiag_dst, e->dst, e->family == AF_INET ? 4 : 16);
+	req.id.idiag_cookie[0] = e->cookie[0];
+	req.id.idiag_cookie[1] = e->cookie[1];
+
+	sk = nl_socket_alloc();
+	if (!sk)
+		return -ENOMEM;
+	if (nl_connect(sk, NETLINK_SOCK_DIAG) < 0) {
+		r = -EPROTONOSUPPORT;
+		goto out;
+	}
+	msg = nlmsg_alloc_simple(SOCK_DESTROY, NLM_F_REQUEST | NLM_F_ACK);
+	if (!msg || nlmsg_append(msg, &req, sizeof(req), NLMSG_ALIGNTO) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = nl_send_auto(sk, msg);
+	if (r < 0) {
+		r = nlerr_errno(r);
+		goto out;
+	}
+	r = nl_wait_for_ack(sk);
+	if (r < 0)
+		r = nlerr_errno(r);
+out:
+	nlmsg_free(msg);
+	nl_socket_free(sk);
+	return r;
+}
+
+int sockdiag_inet_alive(int family, int port, unsigned long inode)
+{
+	struct sockdiag_table t = { 0 };
+	size_t i;
+	int r;
+
+	r = sockdiag_dump_inet(&t, family, &port, 1);
+	if (r < 0)
+		return r;
+	for (i = 0, r = 0; i < t.ninet && !r; i++)
+		r = t.inet[i].inode == inode && t.inet[i].state != TCP_CLOSE;
+	sockdiag_table_clear(&t);
+	return r;
+}

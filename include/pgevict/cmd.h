@@ -24,11 +24,19 @@ struct options {
 	const char *cluster;
 	const char *dsn;
 	struct selector sel;
+	/* actions */
+	bool dry_run;
+	bool cancel_first;
+	unsigned via;                /* STEP_BIT mask; 0: the action's default */
+	int64_t step_timeout_ms;
 };
 
 int cmd_clusters(const struct options *o);
 int cmd_ls(const struct options *o);
 int cmd_tree(const struct options *o);
+int cmd_cancel(const struct options *o);
+int cmd_terminate(const struct options *o);
+int cmd_sever(const struct options *o);
 
 /* Shared by the commands (output.c). */
 

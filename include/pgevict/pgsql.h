@@ -12,6 +12,7 @@
 #ifndef PGEVICT_PGSQL_H
 #define PGEVICT_PGSQL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -46,6 +47,21 @@ int pgsql_activity(PGconn *conn, struct pgsql_activity *ret, char **ret_err);
 
 /* SHOW hba_file; 0 and a malloc'd path, or -EIO. */
 int pgsql_hba_file(PGconn *conn, char **ret_path);
+
+/*
+ * pg_terminate_backend (CANCEL false) or pg_cancel_backend for each of the
+ * N backends (PIDS[i], START_US[i]): only where pg_stat_activity still
+ * shows that pid with that backend start (within 2 s: the /proc start
+ * time has one-second precision), never our own backend.  RET_OK[i] is
+ * set when the function returned true.  0, or -EIO with *ret_err (one
+ * line, PostgreSQL's message: a permission error, say).
+ */
+int pgsql_signal_backends(PGconn *conn, bool cancel, const pid_t *pids, const int64_t *start_us,
+			  size_t n, bool *ret_ok, char **ret_err);
+
+/* pg_stat_activity.state of PID now: 0 and a malloc'd *ret_state (NULL
+ * when the pid is not there), or -EIO. */
+int pgsql_backend_state(PGconn *conn, pid_t pid, char **ret_state);
 
 void pgsql_activity_clear(struct pgsql_activity *a);
 void pgsql_close(PGconn *conn);

@@ -65,6 +65,8 @@ struct session {
 	int local_port;
 	int tcp_state;               /* TCP_ESTABLISHED ..., -1 if none */
 	uint32_t cookie[2];          /* sock_diag cookie, for SOCK_DESTROY */
+	uint8_t local_raw[16];       /* addresses in network order, v4 in */
+	uint8_t client_raw[16];      /* the first 4 bytes */
 
 	bool from_sql;               /* merged with pg_stat_activity */
 	char *application_name;

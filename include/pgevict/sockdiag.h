@@ -64,6 +64,19 @@ void sockdiag_table_clear(struct sockdiag_table *t);
  */
 size_t sockdiag_port_filter(const int *ports, size_t n, uint8_t *buf, size_t len);
 
+/*
+ * Abort the TCP socket E names (family, both ends, cookie) with
+ * SOCK_DESTROY: the kernel closes it, wakes its owner with ECONNABORTED and
+ * sends the peer a RST.  Needs CAP_NET_ADMIN in the socket's network
+ * namespace (the caller's).  0; -EOPNOTSUPP when the kernel lacks
+ * CONFIG_INET_DIAG_DESTROY; -ENOENT when no such socket; -EPERM; -EIO.
+ */
+int sockdiag_destroy(const struct sockdiag_inet *e);
+
+/* Is the TCP socket INODE with local port PORT still in the kernel's
+ * tables?  1 yes, 0 no, -errno when the dump failed. */
+int sockdiag_inet_alive(int family, int port, unsigned long inode);
+
 /* Decode one inet_diag_msg payload (LEN bytes).  0 or -EINVAL. */
 int sockdiag_decode_inet(const void *payload, size_t len, struct sockdiag_inet *ret);
 
