@@ -27,6 +27,7 @@ pgt_hold demo "host=127.0.0.1 user=app dbname=postgres application_name=web" 3 i
 pgt_hold demo "host=::1 user=app dbname=postgres application_name=worker" 1 xact
 pgt_hold demo "host=127.0.0.1 user=report dbname=postgres application_name=nightly" 1 active
 PGT_OSUSER=postgres pgt_hold demo "host=$demo_sock user=postgres dbname=postgres application_name=psql" 1 idle
+pgt_hold demo "host=127.0.0.1 user=report dbname=postgres application_name=stuck" 1 idle
 
 echo "demo: cluster '$demo_name' on port $demo_port, data in $demo_data"
 run "$PGEVICT" clusters
@@ -35,6 +36,15 @@ run "$PGEVICT" --cluster "$demo_port" tree
 run "$PGEVICT" --cluster "$demo_port" ls --user app --client ::1/128 --json
 step "$PGEVICT --cluster $demo_port ls --no-sql --state 'idle in transaction'   # from /proc and the kernel alone"
 "$PGEVICT" --cluster "$demo_port" ls --no-sql --state 'idle in transaction'
+run "$PGEVICT" --cluster "$demo_port" terminate --user app --dry-run
+run "$PGEVICT" --cluster "$demo_port" terminate --user app
+run "$PGEVICT" --cluster "$demo_port" cancel --user report
+step "kill -STOP <a backend>; $PGEVICT terminate --pid <it> --step-timeout 500ms   # ignores SQL and SIGTERM"
+read -r stuck _ <"$PGT_HOLD_OUT"
+kill -STOP "$stuck"
+"$PGEVICT" --cluster "$demo_port" terminate --pid "$stuck" --step-timeout 500ms || echo "(exit $?: severed)"
+kill -CONT "$stuck"
+run "$PGEVICT" --cluster "$demo_port" ls
 step "$PGEVICT ls --older-than 10   # a bad selector: one line, exit 2"
 "$PGEVICT" ls --older-than 10 || echo "(exit $?)"
 echo
