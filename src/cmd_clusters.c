@@ -8,11 +8,6 @@
 
 #include "pgevict/cmd.h"
 
-static json_object *str_or_null(const char *s)
-{
-	return s ? json_object_new_string(s) : NULL;
-}
-
 int cmd_clusters(const struct options *o)
 {
 	static const char *const hdr[] = { "PID", "PORT", "VERSION", "NAME", "STATUS", "SESSIONS", "DATA DIRECTORY", "HBA FILE" };
@@ -35,15 +30,15 @@ int cmd_clusters(const struct options *o)
 		if (o->json) {
 			json_object *obj = json_object_new_object();
 			json_object_object_add(obj, "pid", json_object_new_int(c->pid));
-			json_object_object_add(obj, "data_directory", str_or_null(c->data_dir));
+			json_object_object_add(obj, "data_directory", out_json_str(c->data_dir));
 			json_object_object_add(obj, "port", c->port > 0 ? json_object_new_int(c->port) : NULL);
-			json_object_object_add(obj, "version", str_or_null(c->version));
-			json_object_object_add(obj, "cluster_name", str_or_null(c->cluster_name));
-			json_object_object_add(obj, "hba_file", str_or_null(c->hba_file));
-			json_object_object_add(obj, "status", str_or_null(c->status));
-			json_object_object_add(obj, "socket_directory", str_or_null(c->socket_dir));
-			json_object_object_add(obj, "listen_address", str_or_null(c->listen_addr));
-			json_object_object_add(obj, "owner", str_or_null(c->owner_name));
+			json_object_object_add(obj, "version", out_json_str(c->version));
+			json_object_object_add(obj, "cluster_name", out_json_str(c->cluster_name));
+			json_object_object_add(obj, "hba_file", out_json_str(c->hba_file));
+			json_object_object_add(obj, "status", out_json_str(c->status));
+			json_object_object_add(obj, "socket_directory", out_json_str(c->socket_dir));
+			json_object_object_add(obj, "listen_address", out_json_str(c->listen_addr));
+			json_object_object_add(obj, "owner", out_json_str(c->owner_name));
 			json_object_object_add(obj, "client_sessions", json_object_new_int64((int64_t)nclient));
 			out_json_line(obj);
 			json_object_put(obj);

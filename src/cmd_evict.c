@@ -400,16 +400,16 @@ static void print_plan_or_result(const struct run *run)
 		if (run->o->json) {
 			json_object *o = json_object_new_object();
 			json_object_object_add(o, "pid", json_object_new_int(s->pid));
-			json_object_object_add(o, "cluster", s->cluster->data_dir ? json_object_new_string(s->cluster->data_dir) : NULL);
-			json_object_object_add(o, "user", s->user ? json_object_new_string(s->user) : NULL);
-			json_object_object_add(o, "database", s->database ? json_object_new_string(s->database) : NULL);
+			json_object_object_add(o, "cluster", out_json_str(s->cluster->data_dir));
+			json_object_object_add(o, "user", out_json_str(s->user));
+			json_object_object_add(o, "database", out_json_str(s->database));
 			json_object_object_add(o, "client_addr", s->client_addr[0] ? json_object_new_string(s->client_addr) : NULL);
 			json_object_object_add(o, "client_port", s->client_port >= 0 ? json_object_new_int(s->client_port) : NULL);
 			json_object_object_add(o, "action", json_object_new_string(action_name(run->action)));
 			json_object_object_add(o, "outcome", json_object_new_string(outcome_name(t->outcome)));
-			json_object_object_add(o, "step", step ? json_object_new_string(step) : NULL);
+			json_object_object_add(o, "step", out_json_str(step));
 			json_object_object_add(o, "elapsed_ms", json_object_new_int64(t->elapsed_ms));
-			json_object_object_add(o, "note", note ? json_object_new_string(note) : NULL);
+			json_object_object_add(o, "note", out_json_str(note));
 			out_json_line(o);
 			json_object_put(o);
 		} else {

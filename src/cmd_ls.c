@@ -11,11 +11,6 @@
 #include "pgevict/cmd.h"
 #include "pgevict/duration.h"
 
-static json_object *str_or_null(const char *s)
-{
-	return s ? json_object_new_string(s) : NULL;
-}
-
 static json_object *time_or_null(int64_t us)
 {
 	char buf[40];
@@ -38,28 +33,28 @@ static json_object *session_json(const struct session *s)
 
 	json_object_object_add(o, "pid", json_object_new_int(s->pid));
 	json_object_object_add(o, "ppid", json_object_new_int(s->ppid));
-	json_object_object_add(o, "cluster", str_or_null(s->cluster->data_dir));
-	json_object_object_add(o, "cluster_name", str_or_null(s->cluster->cluster_name));
+	json_object_object_add(o, "cluster", out_json_str(s->cluster->data_dir));
+	json_object_object_add(o, "cluster_name", out_json_str(s->cluster->cluster_name));
 	json_object_object_add(o, "port", s->cluster->port > 0 ? json_object_new_int(s->cluster->port) : NULL);
-	json_object_object_add(o, "backend_type", str_or_null(s->backend_type));
-	json_object_object_add(o, "user", str_or_null(s->user));
-	json_object_object_add(o, "database", str_or_null(s->database));
-	json_object_object_add(o, "transport", str_or_null(transport_name(s->transport)));
+	json_object_object_add(o, "backend_type", out_json_str(s->backend_type));
+	json_object_object_add(o, "user", out_json_str(s->user));
+	json_object_object_add(o, "database", out_json_str(s->database));
+	json_object_object_add(o, "transport", out_json_str(transport_name(s->transport)));
 	json_object_object_add(o, "client_addr", s->client_addr[0] ? json_object_new_string(s->client_addr) : NULL);
 	json_object_object_add(o, "client_port", s->client_port >= 0 ? json_object_new_int(s->client_port) : NULL);
-	json_object_object_add(o, "state", str_or_null(s->state));
+	json_object_object_add(o, "state", out_json_str(s->state));
 	json_object_object_add(o, "waiting", s->is_client ? json_object_new_boolean(s->waiting) : NULL);
 	json_object_object_add(o, "backend_start", time_or_null(s->start_us));
 	json_object_object_add(o, "proc_state", s->proc_state != '?' ? json_object_new_string(st) : NULL);
 	json_object_object_add(o, "socket_inode", s->socket_inode ? json_object_new_int64((int64_t)s->socket_inode) : NULL);
-	json_object_object_add(o, "tcp_state", str_or_null(tcp_state_name(s->tcp_state)));
+	json_object_object_add(o, "tcp_state", out_json_str(tcp_state_name(s->tcp_state)));
 	json_object_object_add(o, "source", json_object_new_string(s->from_sql ? "proc+sql" : "proc"));
 	if (s->from_sql) {
-		json_object_object_add(o, "application_name", str_or_null(s->application_name));
+		json_object_object_add(o, "application_name", out_json_str(s->application_name));
 		json_object_object_add(o, "state_change", time_or_null(s->state_change_us));
 		json_object_object_add(o, "xact_start", time_or_null(s->xact_start_us));
 		json_object_object_add(o, "query_start", time_or_null(s->query_start_us));
-		json_object_object_add(o, "query", str_or_null(s->query));
+		json_object_object_add(o, "query", out_json_str(s->query));
 	}
 	return o;
 }

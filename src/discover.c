@@ -27,6 +27,7 @@
 #include "pgevict/pgsql.h"
 #include "pgevict/pmpid.h"
 #include "pgevict/procfs.h"
+#include "pgevict/select.h"
 #include "pgevict/sockdiag.h"
 #include "pgevict/title.h"
 
@@ -371,22 +372,6 @@ static bool join_socket(int pfd, struct session *s, struct ns_table *ns, int *hi
 	return !ns->unix_err;
 }
 
-static const char *static_state(const char *sql_state)
-{
-	static const char *const known[] = {
-		"active", "idle", "idle in transaction", "idle in transaction (aborted)",
-		"fastpath function call", "disabled", "starting",
-	};
-	size_t i;
-
-	if (!sql_state)
-		return NULL;
-	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (strcmp(sql_state, known[i]) == 0)
-			return known[i];
-	return NULL;
-}
-
 static int cmp_session(const void *a, const void *b)
 {
 	const struct session *x = a, *y = b;
@@ -478,7 +463,7 @@ static int enrich(struct discovery *d, struct pg_cluster *c, const struct discov
 			return -ENOMEM;
 		}
 		if (w->state)
-			s->state = static_state(w->state);
+			s->state = select_known_state(w->state);
 		if ((t = static_type(w->backend_type))) {
 			s->backend_type = t;
 			s->is_client = strcmp(t, "client backend") == 0 || strcmp(t, "walsender") == 0;

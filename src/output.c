@@ -104,6 +104,11 @@ void out_json_line(struct json_object *obj)
 	puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 }
 
+struct json_object *out_json_str(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
 void out_time_rfc3339(int64_t us, char *buf, size_t len)
 {
 	time_t sec;

@@ -141,9 +141,18 @@ bool cidr_contains(const struct cidr *c, const char *addr)
 	return false;
 }
 
-int select_add(struct selector *s, const char *kind, const char *value)
+const char *select_known_state(const char *state)
 {
 	size_t i;
+
+	for (i = 0; state && i < sizeof(known_states) / sizeof(known_states[0]); i++)
+		if (strcmp(state, known_states[i]) == 0)
+			return known_states[i];
+	return NULL;
+}
+
+int select_add(struct selector *s, const char *kind, const char *value)
+{
 	int r;
 
 	if (strcmp(kind, "all") == 0) {
@@ -173,12 +182,8 @@ int select_add(struct selector *s, const char *kind, const char *value)
 		return push_str(&s->dbs, &s->ndbs, value);
 	if (strcmp(kind, "app") == 0)
 		return push_str(&s->apps, &s->napps, value);
-	if (strcmp(kind, "state") == 0) {
-		for (i = 0; i < sizeof(known_states) / sizeof(known_states[0]); i++)
-			if (strcmp(value, known_states[i]) == 0)
-				return push_str(&s->states, &s->nstates, value);
-		return -EINVAL;
-	}
+	if (strcmp(kind, "state") == 0)
+		return select_known_state(value) ? push_str(&s->states, &s->nstates, value) : -EINVAL;
 	if (strcmp(kind, "client") == 0) {
 		struct cidr c, *nc;
 		if ((r = cidr_parse(value, &c)) < 0)

@@ -48,6 +48,9 @@ int cmd_discover(const struct options *o, struct discovery *ret);
 struct json_object;
 void out_json_line(struct json_object *obj);
 
+/* A JSON string, or JSON null for NULL. */
+struct json_object *out_json_str(const char *s);
+
 /* "2026-11-22T02:03:04.123456Z"; "" for TIME_UNKNOWN. */
 void out_time_rfc3339(int64_t us, char *buf, size_t len);
 

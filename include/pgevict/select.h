@@ -58,6 +58,10 @@ bool select_needs_sql(const struct selector *s);
 /* True when SES matches; NOW_US is the current epoch time. */
 bool select_match(const struct selector *s, const struct session *ses, int64_t now_us);
 
+/* The static copy of a pg_stat_activity state name ("idle", ...), or NULL
+ * when STATE is not one. */
+const char *select_known_state(const char *state);
+
 /* Parse ADDR, ADDR/LEN or "local" (Unix-socket sessions). 0 or -EINVAL. */
 int cidr_parse(const char *text, struct cidr *ret);
 
