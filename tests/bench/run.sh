@@ -8,12 +8,15 @@
 # medians when installed, else a date +%s%N loop), one correctness check
 # per size, pgevict's peak RSS, and the table.  It does not judge pgevict's
 # output beyond counting the sessions it lists: the integration tests do.
+# At its end, once its cluster is gone, it runs tests/bench/terminate.sh
+# (pgevict terminate beside psql, pkill and a kill loop; runs alone too).
 #
 # Needs root (pgevict reads every /proc/PID/fd).  Settings, from the
 # environment: BENCH_SMALL (1000), BENCH_LARGE (5000), BENCH_RUNS (15),
-# BENCH_SLOW_RUNS (7, for lsof), BENCH_WARMUP (2).  Exits 1 when pgevict
-# fails or lists the sessions wrongly; missing the speed target is reported,
-# not failed.
+# BENCH_SLOW_RUNS (7, for lsof), BENCH_WARMUP (2), BENCH_TERMINATE (1; 0
+# skips terminate.sh, whose own settings pass through).  Exits 1 when
+# pgevict fails or lists the sessions wrongly, or terminate.sh fails;
+# missing a speed target is reported, not failed.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -308,7 +311,16 @@ ratio() {
 	echo "target pgevict under a tenth of ss -tnp's time:${verdict%;}"
 	echo "bench took $(($(date +%s) - started)) s before cleanup"
 }
+
+# --- Then the terminate bench (tests/bench/terminate.sh), on a cluster of
+# its own: this one goes first.  BENCH_TERMINATE=0 leaves it out.
+pgt_cleanup
+term_rc=0
+if [ "${BENCH_TERMINATE:-1}" != 0 ]; then
+	BUILD=$BUILD bash "$ROOT/tests/bench/terminate.sh" || term_rc=$?
+fi
 if [ "$failed" != 0 ]; then
 	say "FAILED: pgevict did not list the held sessions correctly (see above)"
 	exit 1
 fi
+[ "$term_rc" = 0 ] || { say "FAILED: tests/bench/terminate.sh exited $term_rc"; exit "$term_rc"; }

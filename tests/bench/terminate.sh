@@ -272,11 +272,11 @@ method_cmd() {
 	esac
 }
 
-declare -A GONE CMDMS
+declare -A GONE CMDMS PRE STEPS
 crash_msg="terminating any other active server processes"
 # run_one METHOD REP
 run_one() {
-	local m=$1 rep=$2 file="$work/victims.$1.$2" log="$work/out.$1.$2" res gone_ns cmd_ns st left n
+	local m=$1 rep=$2 file="$work/victims.$1.$2" log="$work/out.$1.$2" res gone_ns cmd_ns st left n last
 	open_victims "$file"
 	sleep 0.3                        # let the forks settle
 	method_cmd "$m" "$file"
@@ -293,8 +293,14 @@ run_one() {
 		problem "${LABEL[$m]}, run $rep: exited $st: $(grep -v '^[0-9]' "$log" | head -n 3 | tr '\n' ' ')"
 	fi
 	if [[ $m == pgevict* ]]; then
-		n=$(grep -c ' gone ' "$log" || true)
+		n=$(awk '$5 == "gone"' "$log" | wc -l)
 		[ "$n" = "$N" ] || problem "${LABEL[$m]}, run $rep: $n of $N sessions reported gone (see $log)"
+		# Its MS column counts from just before its first step to each
+		# session's end: the rest of its return time is start-up,
+		# discovery, the pidfds, and the audit and table at the end.
+		last=$(awk '$5 == "gone" && $7 > m { m = $7 } END { print m + 0 }' "$log")
+		PRE[$m]+="$(awk -v c="$cmd_ns" -v l="$last" 'BEGIN { printf "%.1f", c / 1e6 - l }') "
+		STEPS[$m]+="$last "
 	fi
 	n=$(victims)
 	[ "$n" = 0 ] || problem "${LABEL[$m]}, run $rep: pg_stat_activity still shows $n victim sessions"
@@ -358,6 +364,9 @@ ratio() {
 			"$(median "${CMDMS[$m]:-}")" "${GONE[$m]:-none}" "$mark"
 	done
 	echo
+	for m in pgevict pgevict_signal; do
+		echo "${LABEL[$m]}, its own split (medians): $(median "${PRE[$m]:-}") ms outside its steps (start-up, discovery, pidfds, audit, table), $(median "${STEPS[$m]:-}") ms from its first step to its last session gone (its MS column)"
+	done
 	echo "launch cost alone (median of 5): bash -c : ${boot_bash} ms (the loop's), runuser + psql select 1 ${boot_psql} ms (psql's)"
 	echo
 	if [ "$failed" = 0 ]; then
