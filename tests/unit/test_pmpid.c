@@ -1,7 +1,7 @@
 /*
  * test_pmpid.c -- unit tests for pmpid.h: pmpid_parse and pmpid_clear.
  *
- * Covers the PG10+ postmaster.pid layout of /work/shared/FACTS.md: a full
+ * Covers the PG10+ postmaster.pid layout of the project's FACTS.md: a full
  * PG15 file (empty listen address on line 6, space-padded status), every
  * status (starting, stopping, ready, standby), a missing trailing newline,
  * files truncated after line 1 and line 4 (a postmaster still writing it),

@@ -2,7 +2,7 @@
  * test_title.c -- unit tests for title.h: title_parse, title_cluster_name
  * and title_state.
  *
- * Covers every title form in /work/shared/FACTS.md ("Process titles"):
+ * Covers every title form in the project's FACTS.md ("Process titles"):
  * client backends with and without a cluster_name prefix, [local], IPv6,
  * DNS host names, every client ACTIVITY and the PG16+ " waiting" suffix,
  * update_process_title=off, padding, truncation, user and database names
