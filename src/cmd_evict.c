@@ -185,8 +185,10 @@ static void step_sql(struct run *run, bool cancel)
 			struct target *t = &run->t[j];
 			if (t->it->s->cluster != c || !wants(t, STEP_SQL))
 				continue;
-			if (t->it->s->start_us == TIME_UNKNOWN)
+			if (t->it->s->start_us == TIME_UNKNOWN) {
+				set_reason(t, "sql: backend start unknown, not matched by pid alone");
 				continue;
+			}
 			pids[m] = t->it->s->pid;
 			starts[m] = t->it->s->start_us;
 			idx[m++] = j;
@@ -506,11 +508,15 @@ static int evict(const struct options *o, enum action action)
 	}
 
 	if (action == ACTION_CANCEL || o->cancel_first) {
-		/* cancel: sql then SIGINT, verified on the session's state */
+		/* cancel: sql then SIGINT, verified on the session's state; for
+		 * --cancel-first the cancel steps of --via, else both */
+		unsigned csteps = steps & ladder_allowed(ACTION_CANCEL);
+		if (!csteps)
+			csteps = ladder_allowed(ACTION_CANCEL);
 		for (i = 0; i < STEP_DESTROY; i++) {
 			enum step st = (enum step)i;
 			size_t k;
-			if (!(steps & STEP_BIT(st)) && action == ACTION_CANCEL)
+			if (!(csteps & STEP_BIT(st)))
 				continue;
 			for (k = 0; k < run.n; k++)
 				run.t[k].signalled = false;

@@ -182,7 +182,8 @@ void pgsql_close(PGconn *conn)
 		PQfinish(conn);
 }
 
-/* "{1,2,3}" for N values printed by FMT. */
+/* A PostgreSQL array literal of the N values: "{1,2,3}" of PIDS, or of
+ * US as epoch seconds ("{1700000000.123456,...}") when PIDS is NULL. */
 static char *pg_array(size_t n, const pid_t *pids, const int64_t *us)
 {
 	size_t cap = n * 24 + 3, len = 0, i;

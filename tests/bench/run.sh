@@ -50,37 +50,10 @@ for t in ss lsof runuser; do
 done
 [ "$LARGE" -gt "$SMALL" ] || die "BENCH_LARGE ($LARGE) must exceed BENCH_SMALL ($SMALL)"
 
-# --- Limits: raise what we can for this process and its children only, and
-# say which system-wide setting is too low for the rest.
-need_fds=$((LARGE + 256))           # pgconns holds one socket a session
-if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$need_fds" ]; then
-	ulimit -Hn "$need_fds" 2>/dev/null || die "cannot raise RLIMIT_NOFILE to $need_fds (fs.nr_open?)"
-fi
-if [ "$(ulimit -Sn)" != unlimited ] && [ "$(ulimit -Sn)" -lt "$need_fds" ]; then
-	ulimit -Sn "$need_fds"
-fi
-need_procs=$((LARGE + 512))         # the postmaster forks as postgres
-if [ "$(ulimit -Hu)" != unlimited ] && [ "$(ulimit -Hu)" -lt "$need_procs" ]; then
-	ulimit -Hu "$need_procs" 2>/dev/null || die "cannot raise RLIMIT_NPROC to $need_procs"
-fi
-if [ "$(ulimit -Su)" != unlimited ] && [ "$(ulimit -Su)" -lt "$need_procs" ]; then
-	ulimit -Su "$need_procs"
-fi
-procs=(/proc/[0-9]*)
-nprocs=${#procs[@]}
-pid_max=$(cat /proc/sys/kernel/pid_max)
-threads_max=$(cat /proc/sys/kernel/threads-max)
-[ $((nprocs + LARGE + 512)) -lt "$pid_max" ] ||
-	die "kernel.pid_max ($pid_max) is too low for $LARGE more processes: sysctl -w kernel.pid_max=$((4 * (nprocs + LARGE)))"
-[ $((nprocs + LARGE + 512)) -lt "$threads_max" ] ||
-	die "kernel.threads-max ($threads_max) is too low for $LARGE more processes"
-read -r port_lo port_hi </proc/sys/net/ipv4/ip_local_port_range
-[ $((port_hi - port_lo)) -gt $((LARGE + 1000)) ] ||
-	die "net.ipv4.ip_local_port_range ($port_lo-$port_hi) has too few ports for $LARGE sessions"
-# Ask for 3 MB a backend, to be safe.
-mem_avail_mb=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)
-[ "$mem_avail_mb" -gt $((LARGE * 3)) ] ||
-	die "only ${mem_avail_mb} MB available: $LARGE backends need about $((LARGE * 3)) MB (set BENCH_LARGE lower)"
+# --- Limits: raised for this process and its children only.
+# shellcheck source=tests/bench/lib.bash
+source "$ROOT/tests/bench/lib.bash"
+bench_room "$LARGE" BENCH_LARGE
 
 # --- The cluster.  Memory is shared (mmap, POSIX semaphores on Linux), so
 # System V limits do not bind; autovacuum off keeps the timings quiet.

@@ -56,26 +56,9 @@ done
 
 # --- Limits, for this process and its children only (the timer holds a
 # pidfd a session, pgconns a socket a session).
-need_fds=$((N + BYSTANDERS + 256))
-if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$need_fds" ]; then
-	ulimit -Hn "$need_fds" 2>/dev/null || die "cannot raise RLIMIT_NOFILE to $need_fds (fs.nr_open?)"
-fi
-if [ "$(ulimit -Sn)" != unlimited ] && [ "$(ulimit -Sn)" -lt "$need_fds" ]; then
-	ulimit -Sn "$need_fds"
-fi
-need_procs=$((N + 512))
-if [ "$(ulimit -Hu)" != unlimited ] && [ "$(ulimit -Hu)" -lt "$need_procs" ]; then
-	ulimit -Hu "$need_procs" 2>/dev/null || die "cannot raise RLIMIT_NPROC to $need_procs"
-fi
-if [ "$(ulimit -Su)" != unlimited ] && [ "$(ulimit -Su)" -lt "$need_procs" ]; then
-	ulimit -Su "$need_procs"
-fi
-procs=(/proc/[0-9]*)
-[ $((${#procs[@]} + N + 512)) -lt "$(cat /proc/sys/kernel/pid_max)" ] ||
-	die "kernel.pid_max is too low for $N more processes"
-mem_avail_mb=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)
-[ "$mem_avail_mb" -gt $((N * 3)) ] ||
-	die "only ${mem_avail_mb} MB available: $N backends need about $((N * 3)) MB (set BENCH_TERM_N lower)"
+# shellcheck source=tests/bench/lib.bash
+source "$ROOT/tests/bench/lib.bash"
+bench_room $((N + BYSTANDERS)) BENCH_TERM_N
 
 # --- The cluster.
 trap pgt_cleanup EXIT

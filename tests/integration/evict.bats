@@ -171,6 +171,19 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	pgt_release "$hu"; pgt_release "$hs"
 }
 
+@test "terminate --cancel-first cancels the query, then ends the session" {
+	pgt_hold e1 "host=127.0.0.1 user=u2 dbname=postgres" 1 active "$e1_dir/run/cf"
+	h=$PGT_HOLD_PID
+	read -r cpid _ <"$e1_dir/run/cf"
+	run "$PGEVICT" --cluster "$e1_port" terminate --pid "$cpid" --cancel-first --json
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .outcome <<<"$output")" = gone ]
+	! alive "$cpid"
+	grep -q "\[$cpid\] ERROR:  canceling statement due to user request" "$e1_log"
+	no_reset
+	pgt_release "$h"
+}
+
 @test "bad action options exit 2 with one line" {
 	for args in "--via sql,bogus" "--via rst" "--step-timeout 0ms" "--step-timeout 5"; do
 		# shellcheck disable=SC2086

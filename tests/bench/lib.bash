@@ -1,0 +1,36 @@
+# tests/bench/lib.bash -- what the benchmarks share: room for N backends.
+# Sourced after `say` and `die` are defined.
+
+# bench_room N KNOB: raise RLIMIT_NOFILE and RLIMIT_NPROC for this process
+# and its children to hold N more sessions (one socket or pidfd each, one
+# process each), and stop with the system-wide setting to change when
+# pid_max, threads-max, the local port range or free memory is too small.
+# KNOB names the environment setting that lowers N.
+bench_room() {
+	local n=$1 knob=$2 need nprocs port_lo port_hi mem_mb
+	need=$((n + 256))
+	if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$need" ]; then
+		ulimit -Hn "$need" 2>/dev/null || die "cannot raise RLIMIT_NOFILE to $need (fs.nr_open?)"
+	fi
+	if [ "$(ulimit -Sn)" != unlimited ] && [ "$(ulimit -Sn)" -lt "$need" ]; then
+		ulimit -Sn "$need"
+	fi
+	need=$((n + 512))           # the postmaster forks as postgres
+	if [ "$(ulimit -Hu)" != unlimited ] && [ "$(ulimit -Hu)" -lt "$need" ]; then
+		ulimit -Hu "$need" 2>/dev/null || die "cannot raise RLIMIT_NPROC to $need"
+	fi
+	if [ "$(ulimit -Su)" != unlimited ] && [ "$(ulimit -Su)" -lt "$need" ]; then
+		ulimit -Su "$need"
+	fi
+	nprocs=$(find /proc -maxdepth 1 -name '[0-9]*' | wc -l)
+	[ $((nprocs + n + 512)) -lt "$(cat /proc/sys/kernel/pid_max)" ] ||
+		die "kernel.pid_max is too low for $n more processes: sysctl -w kernel.pid_max=$((4 * (nprocs + n)))"
+	[ $((nprocs + n + 512)) -lt "$(cat /proc/sys/kernel/threads-max)" ] ||
+		die "kernel.threads-max is too low for $n more processes"
+	read -r port_lo port_hi </proc/sys/net/ipv4/ip_local_port_range
+	[ $((port_hi - port_lo)) -gt $((n + 1000)) ] ||
+		die "net.ipv4.ip_local_port_range ($port_lo-$port_hi) has too few ports for $n sessions"
+	mem_mb=$(awk '/^MemAvailable:/ { print int($2 / 1024) }' /proc/meminfo)
+	[ "$mem_mb" -gt $((n * 3)) ] ||     # about 3 MB a backend, to be safe
+		die "only ${mem_mb} MB available: $n backends need about $((n * 3)) MB (set $knob lower)"
+}
