@@ -274,3 +274,164 @@ int pgsql_backend_state(PGconn *conn, pid_t pid, char **ret_state)
 	PQclear(r);
 	return ret;
 }
+
+const char *probe_result_name(enum probe_result r)
+{
+	switch (r) {
+	case PROBE_PASSED: return "passed pg_hba.conf";
+	case PROBE_HBA_REJECT: return "rejected by pg_hba.conf";
+	case PROBE_NO_ENTRY: return "no pg_hba.conf entry";
+	case PROBE_SLOTS: return "no connection slot";
+	case PROBE_UNREACHABLE: return "unreachable";
+	case PROBE_OTHER: return "other error";
+	}
+	return "?";
+}
+
+enum probe_result pgsql_probe(const struct pg_cluster *c, const char *host, const char *user,
+			      const char *db, bool as_owner, char **ret_msg)
+{
+	const char *keys[10], *vals[10];
+	char port[16];
+	PGconn *conn;
+	const char *msg;
+	enum probe_result res;
+	int n = 0;
+	bool switched = false;
+	uid_t euid = geteuid();
+	gid_t egid = getegid();
+
+	if (ret_msg)
+		*ret_msg = NULL;
+	snprintf(port, sizeof(port), "%d", c->port);
+	keys[n] = "host"; vals[n++] = host ? host : c->socket_dir;
+	keys[n] = "port"; vals[n++] = port;
+	keys[n] = "user"; vals[n++] = user;
+	keys[n] = "dbname"; vals[n++] = db;
+	keys[n] = "connect_timeout"; vals[n++] = CONNECT_TIMEOUT_S;
+	keys[n] = "sslmode"; vals[n++] = "disable";
+	keys[n] = "gssencmode"; vals[n++] = "disable";
+	keys[n] = "application_name"; vals[n++] = "pgevict-probe";
+	keys[n] = "password"; vals[n++] = "";   /* never a .pgpass entry */
+	keys[n] = NULL; vals[n] = NULL;
+	if (!vals[0])
+		return PROBE_UNREACHABLE;
+	if (as_owner && euid == 0 && c->owner_uid != 0) {
+		if (setegid(c->owner_gid) < 0 || seteuid(c->owner_uid) < 0) {
+			if (setegid(egid) < 0)
+				abort();
+			if (ret_msg)
+				*ret_msg = strdup(strerror(errno));
+			return PROBE_OTHER;
+		}
+		switched = true;
+	}
+	conn = PQconnectdbParams(keys, vals, 0);
+	if (switched && (seteuid(euid) < 0 || setegid(egid) < 0))
+		abort();
+	if (!conn)
+		return PROBE_OTHER;
+	msg = PQerrorMessage(conn);
+	if (PQstatus(conn) == CONNECTION_OK)
+		res = PROBE_PASSED;
+	else if (strstr(msg, "pg_hba.conf rejects connection"))
+		res = PROBE_HBA_REJECT;
+	else if (strstr(msg, "no pg_hba.conf entry"))
+		res = PROBE_NO_ENTRY;
+	else if (strstr(msg, "too many clients") || strstr(msg, "connection slots are reserved") ||
+		 strstr(msg, "too many connections for"))
+		res = PROBE_SLOTS;
+	else if (strstr(msg, "does not exist") || strstr(msg, "password") ||
+		 strstr(msg, "authentication failed") || strstr(msg, "not permitted to log in") ||
+		 strstr(msg, "is not currently accepting connections"))
+		res = PROBE_PASSED;  /* PostgreSQL got past pg_hba.conf */
+	else if (strstr(msg, "could not connect") || strstr(msg, "Connection refused") ||
+		 strstr(msg, "timeout") || strstr(msg, "No such file"))
+		res = PROBE_UNREACHABLE;
+	else
+		res = PROBE_OTHER;
+	if (ret_msg)
+		*ret_msg = one_line(PQstatus(conn) == CONNECTION_OK ? "connected" : msg);
+	PQfinish(conn);
+	return res;
+}
+
+int pgsql_hba_errors(PGconn *conn, char **ret_err)
+{
+	PGresult *r;
+	int rc;
+
+	*ret_err = NULL;
+	r = PQexec(conn, "SELECT line_number, error FROM pg_hba_file_rules"
+			 " WHERE error IS NOT NULL ORDER BY line_number LIMIT 1");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		*ret_err = one_line(PQresultErrorMessage(r));
+		PQclear(r);
+		return -EIO;
+	}
+	rc = 0;
+	if (PQntuples(r) > 0) {
+		if (asprintf(ret_err, "line %s: %s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1)) < 0)
+			*ret_err = NULL;
+		rc = 1;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* Read a boolean with SELECT_SQL ($1 = NAME), then run "ALTER KIND
+ * <NAME quoted> CLAUSE".  -ENOENT when SELECT finds no row. */
+static int set_flag(PGconn *conn, const char *select_sql, const char *kind, const char *clause,
+		    const char *name, bool apply, bool *ret_was, char **ret_err)
+{
+	const char *params[1] = { name };
+	PGresult *r;
+	char *ident = NULL, *sql = NULL;
+	int rc = 0;
+
+	*ret_err = NULL;
+	r = PQexecParams(conn, select_sql, 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		*ret_err = one_line(PQresultErrorMessage(r));
+		rc = -EIO;
+		goto out;
+	}
+	if (PQntuples(r) == 0) {
+		rc = -ENOENT;
+		goto out;
+	}
+	*ret_was = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	r = NULL;
+	if (!apply)
+		goto out;
+	ident = PQescapeIdentifier(conn, name, strlen(name));
+	if (!ident || asprintf(&sql, "ALTER %s %s %s", kind, ident, clause) < 0) {
+		sql = NULL;
+		rc = -ENOMEM;
+		goto out;
+	}
+	r = PQexec(conn, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		*ret_err = one_line(PQresultErrorMessage(r));
+		rc = -EIO;
+	}
+out:
+	PQclear(r);
+	PQfreemem(ident);
+	free(sql);
+	return rc;
+}
+
+int pgsql_role_login(PGconn *conn, const char *role, bool login, bool apply, bool *ret_was, char **ret_err)
+{
+	return set_flag(conn, "SELECT rolcanlogin FROM pg_roles WHERE rolname = $1",
+			"ROLE", login ? "LOGIN" : "NOLOGIN", role, apply, ret_was, ret_err);
+}
+
+int pgsql_db_connections(PGconn *conn, const char *db, bool allow, bool apply, bool *ret_was, char **ret_err)
+{
+	return set_flag(conn, "SELECT datallowconn FROM pg_database WHERE datname = $1",
+			"DATABASE", allow ? "ALLOW_CONNECTIONS true" : "ALLOW_CONNECTIONS false", db, apply,
+			ret_was, ret_err);
+}

@@ -37,6 +37,11 @@ int pidfd_signal(int fd, int sig)
 	return pidfd_send_signal(fd, sig, NULL, 0) < 0 ? -errno : 0;
 }
 
+int pidfd_reload(int fd)
+{
+	return pidfd_send_signal(fd, SIGHUP, NULL, 0) < 0 ? -errno : 0;
+}
+
 bool pidfd_exited(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };

@@ -63,6 +63,47 @@ int pgsql_signal_backends(PGconn *conn, bool cancel, const pid_t *pids, const in
  * when the pid is not there), or -EIO. */
 int pgsql_backend_state(PGconn *conn, pid_t pid, char **ret_state);
 
+/*
+ * What a connection attempt tells about pg_hba.conf.  PostgreSQL checks
+ * connection slots before pg_hba.conf ("too many clients"), and the
+ * authentication method after it, so only HBA_REJECT and NO_ENTRY are
+ * pg_hba's own answers; PASSED means it let the attempt through (to a
+ * password request, an unknown role or database, or a session).
+ */
+enum probe_result {
+	PROBE_PASSED = 0,            /* pg_hba.conf let it through */
+	PROBE_HBA_REJECT,            /* "pg_hba.conf rejects connection" */
+	PROBE_NO_ENTRY,              /* "no pg_hba.conf entry" */
+	PROBE_SLOTS,                 /* no slot: pg_hba.conf not consulted */
+	PROBE_UNREACHABLE,           /* no answer, refused, timed out */
+	PROBE_OTHER,                 /* anything else (message in *ret_msg) */
+};
+
+const char *probe_result_name(enum probe_result r);
+
+/*
+ * Try a connection to C as USER to database DB: over TCP to HOST (an
+ * address), or over the cluster's Unix socket when HOST is NULL, with the
+ * effective uid of the data directory's owner when AS_OWNER (peer).  No
+ * password is ever sent; SSL and GSSAPI encryption are off.  Returns the
+ * classification; *RET_MSG (may be NULL) gets PostgreSQL's or libpq's
+ * message on one line, malloc'd.
+ */
+enum probe_result pgsql_probe(const struct pg_cluster *c, const char *host, const char *user,
+			      const char *db, bool as_owner, char **ret_msg);
+
+/* The first line pg_hba_file_rules reports an error for (the file on
+ * disk, as PostgreSQL would read it): 0 when none, 1 with *ret_err
+ * ("line N: ..."), -EIO with *ret_err when the query failed. */
+int pgsql_hba_errors(PGconn *conn, char **ret_err);
+
+/* *RET_WAS gets ROLE's LOGIN attribute; then, when APPLY, it is set to
+ * LOGIN.  -ENOENT when there is no such role; -EIO with *ret_err. */
+int pgsql_role_login(PGconn *conn, const char *role, bool login, bool apply, bool *ret_was, char **ret_err);
+
+/* The same for database DB's ALLOW_CONNECTIONS. */
+int pgsql_db_connections(PGconn *conn, const char *db, bool allow, bool apply, bool *ret_was, char **ret_err);
+
 void pgsql_activity_clear(struct pgsql_activity *a);
 void pgsql_close(PGconn *conn);
 

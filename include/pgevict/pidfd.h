@@ -26,6 +26,10 @@ int pidfd_open_verified(int proc_dirfd, pid_t pid, unsigned long long start_tick
  * already exited; -EINVAL: a signal this module refuses). */
 int pidfd_signal(int fd, int sig);
 
+/* Send SIGHUP through FD: a postmaster rereads its configuration files
+ * (pg_ctl reload does the same).  0 or -errno. */
+int pidfd_reload(int fd);
+
 /* Has the process behind FD exited?  Never blocks. */
 bool pidfd_exited(int fd);
 

@@ -1,0 +1,110 @@
+/*
+ * lockstate.h -- what a lockdown changed, kept on disk (adapter: files).
+ *
+ * Owns pgevict's state directory (default /var/lib/pgevict): one
+ * subdirectory per cluster (named after its data directory) holding a
+ * lock (flock, so a run killed with -9 never leaves it held), the
+ * original pg_hba.conf byte for byte, and state.json, the record that says
+ * what is locked.  It also owns the one function that rewrites a file
+ * the tool does not own (file_replace: a lock file created O_EXCL,
+ * written, fsync'd, given the original's owner and mode, renamed over the
+ * target, the directory fsync'd).  Every write here is atomic: after a
+ * crash at any system call a reader sees the old bytes or the new ones.
+ * Needs root for the default directory and for other users' files.
+ */
+#ifndef PGEVICT_LOCKSTATE_H
+#define PGEVICT_LOCKSTATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "pgevict/sha256.h"
+
+#define LOCKSTATE_DEFAULT_DIR "/var/lib/pgevict"
+
+/* The suffix of file_replace's lock file (never ends in ".conf", so an
+ * include_dir never reads a half-written one). */
+#define FILE_REPLACE_SUFFIX ".pgevict-lock"
+
+/* The whole of PATH, its stat in *RET_ST (may be NULL).  0 or -errno. */
+int file_read_all(const char *path, char **ret, size_t *ret_len, struct stat *ret_st);
+
+/*
+ * Replace PATH with LEN bytes of DATA, mode MODE, owner UID:GID, atomically
+ * (see above).  A lock file left by a crashed run is removed first: the
+ * caller must hold the cluster's lockstate lock.  0 or -errno; on error
+ * PATH is untouched and the lock file removed.
+ */
+int file_replace(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid);
+
+struct lock_item {
+	char *name;
+	bool was;                    /* LOGIN / ALLOW_CONNECTIONS before */
+	bool applied;                /* the ALTER ran */
+};
+
+struct lockstate {
+	char phase[16];              /* "locking", "locked", "unlocking" */
+	int64_t since_us;
+	char *data_dir;
+	char *hba_file;
+	bool file_locked;            /* pg_hba.conf was replaced */
+	mode_t mode;                 /* the original's */
+	uid_t uid;
+	gid_t gid;
+	char original_sha[SHA256_HEX_LEN];
+	char lockdown_sha[SHA256_HEX_LEN];
+	bool total;
+	char **allow_roles;
+	size_t nallow_roles;
+	char **allow_hosts;
+	size_t nallow_hosts;
+	char probe_host[64];         /* "" = the Unix socket */
+	int probe_before;            /* enum probe_result before the lockdown */
+	bool proven;
+	struct lock_item *roles;
+	size_t nroles;
+	struct lock_item *dbs;
+	size_t ndbs;
+};
+
+void lockstate_clear(struct lockstate *s);
+
+struct lockdir {
+	char *path;                  /* ROOT/<name of the data directory> */
+	int lock_fd;                 /* -1 when not locked */
+};
+
+/*
+ * The state directory of the cluster in DATA_DIR under ROOT (created 0700
+ * when CREATE).  With EXCLUSIVE, take its lock without waiting (-EAGAIN
+ * when another run holds it); without, only look (*ret_busy tells whether
+ * a run holds it).  0, -ENOENT (no directory and !CREATE), -errno.  Close
+ * with lockdir_close.
+ */
+int lockdir_open(const char *root, const char *data_dir, bool create, bool exclusive,
+		 struct lockdir *ret, bool *ret_busy);
+void lockdir_close(struct lockdir *d);
+
+/* Load state.json: 0, -ENOENT when none, -EINVAL when damaged. */
+int lockstate_load(const struct lockdir *d, struct lockstate *ret);
+
+/* Write state.json atomically.  0 or -errno. */
+int lockstate_save(const struct lockdir *d, const struct lockstate *s);
+
+/* Remove state.json (the commit point of "unlocked"), then the saved
+ * original.  0 or -errno. */
+int lockstate_remove(const struct lockdir *d);
+
+/* The saved original: write it (atomically, 0600) or read it back. */
+int lockstate_save_original(const struct lockdir *d, const void *data, size_t len);
+int lockstate_read_original(const struct lockdir *d, char **ret, size_t *ret_len);
+
+/* Keep a copy of a file that unlock is about to replace because neither
+ * pgevict nor the original wrote it; *ret_path (malloc'd) says where. */
+int lockstate_keep_displaced(const struct lockdir *d, const void *data, size_t len, char **ret_path);
+
+#endif

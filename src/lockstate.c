@@ -1,0 +1,599 @@
+/*
+ * lockstate.c -- the state directory and the atomic file replace (see
+ * lockstate.h).  state.json is written with json-c and replaced like any
+ * other file; the lock is flock(2) on ROOT/NAME/lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "pgevict/lockstate.h"
+
+int file_read_all(const char *path, char **ret, size_t *ret_len, struct stat *ret_st)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0, cap;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		goto out;
+	}
+	cap = (size_t)st.st_size + 1;
+	buf = malloc(cap);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 >= cap) {
+			char *p = realloc(buf, cap * 2);
+			if (!p) {
+				r = -ENOMEM;
+				goto out;
+			}
+			buf = p;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*ret = buf;
+	*ret_len = len;
+	if (ret_st)
+		*ret_st = st;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, r = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(copy);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int file_replace(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid)
+{
+	char *tmp = NULL;
+	int fd = -1, r;
+
+	if (asprintf(&tmp, "%s%s", path, FILE_REPLACE_SUFFIX) < 0)
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		/* left by a run that crashed: we hold the cluster's lock */
+		if (unlink(tmp) < 0) {
+			r = -errno;
+			goto fail_nounlink;
+		}
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	}
+	if (fd < 0) {
+		r = -errno;
+		goto fail_nounlink;
+	}
+	if ((r = write_all(fd, data, len)) < 0)
+		goto fail;
+	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode & 07777) < 0 || fsync(fd) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		r = -errno;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	free(tmp);
+	return fsync_dir_of(path);
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+fail_nounlink:
+	free(tmp);
+	return r;
+}
+
+static void items_free(struct lock_item *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+static void strs_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void lockstate_clear(struct lockstate *s)
+{
+	if (!s)
+		return;
+	free(s->data_dir);
+	free(s->hba_file);
+	strs_free(s->allow_roles, s->nallow_roles);
+	strs_free(s->allow_hosts, s->nallow_hosts);
+	items_free(s->roles, s->nroles);
+	items_free(s->dbs, s->ndbs);
+	memset(s, 0, sizeof(*s));
+}
+
+/* "/var/lib/postgresql/15/main" -> "var-lib-postgresql-15-main": one
+ * directory per data directory, readable by the administrator. */
+static char *dir_name(const char *data_dir)
+{
+	char *s = malloc(strlen(data_dir) + 2), *o = s;
+	const char *p;
+
+	if (!s)
+		return NULL;
+	for (p = data_dir; *p; p++) {
+		if (*p == '/') {
+			if (o > s && o[-1] != '-')
+				*o++ = '-';
+		} else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			   *p == '.' || *p == '_') {
+			*o++ = *p;
+		} else {
+			*o++ = '_';
+		}
+	}
+	while (o > s && o[-1] == '-')
+		o--;
+	if (o == s)
+		*o++ = '_';
+	*o = '\0';
+	if (s[0] == '.')
+		s[0] = '_';
+	return s;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char *copy = strdup(path), *p;
+	int r = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (p = copy + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char c = *p;
+			*p = '\0';
+			if (mkdir(copy, mode) < 0 && errno != EEXIST) {
+				r = -errno;
+				break;
+			}
+			*p = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	free(copy);
+	return r;
+}
+
+int lockdir_open(const char *root, const char *data_dir, bool create, bool exclusive,
+		 struct lockdir *ret, bool *ret_busy)
+{
+	struct lockdir d = { NULL, -1 };
+	char *name = dir_name(data_dir), *lock = NULL;
+	struct stat st;
+	int r = 0, fd;
+
+	if (ret_busy)
+		*ret_busy = false;
+	if (!name || asprintf(&d.path, "%s/%s", root, name) < 0) {
+		d.path = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	if (stat(d.path, &st) < 0) {
+		if (errno != ENOENT || !create) {
+			r = -errno;
+			goto out;
+		}
+		if ((r = mkdir_p(d.path, 0700)) < 0)
+			goto out;
+	}
+	if (asprintf(&lock, "%s/lock", d.path) < 0) {
+		lock = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	fd = open(lock, (exclusive ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		if (errno == ENOENT && !exclusive) {
+			/* nothing ever locked it */
+			*ret = d;
+			d.path = NULL;
+			goto out;
+		}
+		r = -errno;
+		goto out;
+	}
+	if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
+		r = -errno;
+		close(fd);
+		if (r == -EWOULDBLOCK && !exclusive) {
+			if (ret_busy)
+				*ret_busy = true;
+			r = 0;
+			*ret = d;
+			d.path = NULL;
+		}
+		goto out;
+	}
+	if (!exclusive) {
+		close(fd);           /* only looked */
+		fd = -1;
+	}
+	d.lock_fd = fd;
+	*ret = d;
+	d.path = NULL;
+out:
+	free(d.path);
+	free(name);
+	free(lock);
+	return r == -EWOULDBLOCK ? -EAGAIN : r;
+}
+
+void lockdir_close(struct lockdir *d)
+{
+	if (!d)
+		return;
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+	free(d->path);
+	d->path = NULL;
+	d->lock_fd = -1;
+}
+
+static char *in_dir(const struct lockdir *d, const char *name)
+{
+	char *p;
+
+	return asprintf(&p, "%s/%s", d->path, name) < 0 ? NULL : p;
+}
+
+static json_object *strs_json(char **v, size_t n)
+{
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(v[i]));
+	return a;
+}
+
+static json_object *items_json(const struct lock_item *v, size_t n)
+{
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(v[i].name));
+		json_object_object_add(o, "was", json_object_new_boolean(v[i].was));
+		json_object_object_add(o, "applied", json_object_new_boolean(v[i].applied));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+int lockstate_save(const struct lockdir *d, const struct lockstate *s)
+{
+	json_object *o = json_object_new_object();
+	const char *text;
+	char *path = in_dir(d, "state.json");
+	int r;
+
+	if (!o || !path) {
+		json_object_put(o);
+		free(path);
+		return -ENOMEM;
+	}
+	json_object_object_add(o, "version", json_object_new_int(1));
+	json_object_object_add(o, "phase", json_object_new_string(s->phase));
+	json_object_object_add(o, "since_us", json_object_new_int64(s->since_us));
+	json_object_object_add(o, "data_dir", json_object_new_string(s->data_dir ? s->data_dir : ""));
+	json_object_object_add(o, "hba_file", json_object_new_string(s->hba_file ? s->hba_file : ""));
+	json_object_object_add(o, "file_locked", json_object_new_boolean(s->file_locked));
+	json_object_object_add(o, "mode", json_object_new_int((int)s->mode));
+	json_object_object_add(o, "uid", json_object_new_int64(s->uid));
+	json_object_object_add(o, "gid", json_object_new_int64(s->gid));
+	json_object_object_add(o, "original_sha256", json_object_new_string(s->original_sha));
+	json_object_object_add(o, "lockdown_sha256", json_object_new_string(s->lockdown_sha));
+	json_object_object_add(o, "total", json_object_new_boolean(s->total));
+	json_object_object_add(o, "allow_role", strs_json(s->allow_roles, s->nallow_roles));
+	json_object_object_add(o, "allow_host", strs_json(s->allow_hosts, s->nallow_hosts));
+	json_object_object_add(o, "probe_host", json_object_new_string(s->probe_host));
+	json_object_object_add(o, "probe_before", json_object_new_int(s->probe_before));
+	json_object_object_add(o, "proven", json_object_new_boolean(s->proven));
+	json_object_object_add(o, "roles", items_json(s->roles, s->nroles));
+	json_object_object_add(o, "databases", items_json(s->dbs, s->ndbs));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	r = text ? file_replace(path, text, strlen(text), 0600, geteuid(), getegid()) : -ENOMEM;
+	json_object_put(o);
+	free(path);
+	return r;
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string)
+		       ? json_object_get_string(v) : NULL;
+}
+
+static int64_t jint(json_object *o, const char *key, bool *ok)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int)) {
+		*ok = false;
+		return 0;
+	}
+	return json_object_get_int64(v);
+}
+
+static bool jbool(json_object *o, const char *key, bool *ok)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_boolean)) {
+		*ok = false;
+		return false;
+	}
+	return json_object_get_boolean(v);
+}
+
+static int load_strs(json_object *o, const char *key, char ***ret, size_t *ret_n)
+{
+	json_object *a;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array))
+		return -EINVAL;
+	n = json_object_array_length(a);
+	*ret = calloc(n ? n : 1, sizeof(char *));
+	if (!*ret)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(a, i);
+		if (!json_object_is_type(v, json_type_string))
+			return -EINVAL;
+		(*ret)[i] = strdup(json_object_get_string(v));
+		if (!(*ret)[i])
+			return -ENOMEM;
+		(*ret_n)++;
+	}
+	return 0;
+}
+
+static int load_items(json_object *o, const char *key, struct lock_item **ret, size_t *ret_n)
+{
+	json_object *a;
+	size_t i, n;
+
+	if (!json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array))
+		return -EINVAL;
+	n = json_object_array_length(a);
+	*ret = calloc(n ? n : 1, sizeof(**ret));
+	if (!*ret)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		json_object *v = json_object_array_get_idx(a, i);
+		const char *name = jstr(v, "name");
+		bool ok = true;
+
+		if (!name)
+			return -EINVAL;
+		(*ret)[i].was = jbool(v, "was", &ok);
+		(*ret)[i].applied = jbool(v, "applied", &ok);
+		if (!ok)
+			return -EINVAL;
+		(*ret)[i].name = strdup(name);
+		if (!(*ret)[i].name)
+			return -ENOMEM;
+		(*ret_n)++;
+	}
+	return 0;
+}
+
+int lockstate_load(const struct lockdir *d, struct lockstate *ret)
+{
+	struct lockstate s;
+	json_object *o = NULL;
+	char *path = in_dir(d, "state.json"), *text = NULL;
+	const char *v;
+	size_t len;
+	bool ok = true;
+	int r;
+
+	memset(&s, 0, sizeof(s));
+	if (!path)
+		return -ENOMEM;
+	if ((r = file_read_all(path, &text, &len, NULL)) < 0)
+		goto out;
+	o = json_tokener_parse(text);
+	r = -EINVAL;
+	if (!o || !json_object_is_type(o, json_type_object) || jint(o, "version", &ok) != 1)
+		goto out;
+	if (!(v = jstr(o, "phase")) || strlen(v) >= sizeof(s.phase))
+		goto out;
+	strcpy(s.phase, v);
+	s.since_us = jint(o, "since_us", &ok);
+	s.file_locked = jbool(o, "file_locked", &ok);
+	s.mode = (mode_t)jint(o, "mode", &ok);
+	s.uid = (uid_t)jint(o, "uid", &ok);
+	s.gid = (gid_t)jint(o, "gid", &ok);
+	s.total = jbool(o, "total", &ok);
+	s.probe_before = (int)jint(o, "probe_before", &ok);
+	s.proven = jbool(o, "proven", &ok);
+	if (!ok)
+		goto out;
+	if (!(v = jstr(o, "original_sha256")) || strlen(v) >= SHA256_HEX_LEN)
+		goto out;
+	strcpy(s.original_sha, v);
+	if (!(v = jstr(o, "lockdown_sha256")) || strlen(v) >= SHA256_HEX_LEN)
+		goto out;
+	strcpy(s.lockdown_sha, v);
+	if (!(v = jstr(o, "probe_host")) || strlen(v) >= sizeof(s.probe_host))
+		goto out;
+	strcpy(s.probe_host, v);
+	if (!(v = jstr(o, "data_dir")) || !(s.data_dir = strdup(v)))
+		goto out;
+	if (!(v = jstr(o, "hba_file")) || !(s.hba_file = strdup(v)))
+		goto out;
+	if ((r = load_strs(o, "allow_role", &s.allow_roles, &s.nallow_roles)) < 0 ||
+	    (r = load_strs(o, "allow_host", &s.allow_hosts, &s.nallow_hosts)) < 0 ||
+	    (r = load_items(o, "roles", &s.roles, &s.nroles)) < 0 ||
+	    (r = load_items(o, "databases", &s.dbs, &s.ndbs)) < 0)
+		goto out;
+	*ret = s;
+	memset(&s, 0, sizeof(s));
+	r = 0;
+out:
+	lockstate_clear(&s);
+	json_object_put(o);
+	free(text);
+	free(path);
+	return r;
+}
+
+int lockstate_remove(const struct lockdir *d)
+{
+	char *state = in_dir(d, "state.json"), *orig = in_dir(d, "original");
+	int r = 0;
+
+	if (!state || !orig) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (unlink(state) < 0 && errno != ENOENT) {
+		r = -errno;
+		goto out;
+	}
+	if ((r = fsync_dir_of(state)) < 0)
+		goto out;
+	if (unlink(orig) < 0 && errno != ENOENT)
+		r = -errno;
+out:
+	free(state);
+	free(orig);
+	return r;
+}
+
+int lockstate_save_original(const struct lockdir *d, const void *data, size_t len)
+{
+	char *path = in_dir(d, "original");
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	r = file_replace(path, data, len, 0600, geteuid(), getegid());
+	free(path);
+	return r;
+}
+
+int lockstate_read_original(const struct lockdir *d, char **ret, size_t *ret_len)
+{
+	char *path = in_dir(d, "original");
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	r = file_read_all(path, ret, ret_len, NULL);
+	free(path);
+	return r;
+}
+
+int lockstate_keep_displaced(const struct lockdir *d, const void *data, size_t len, char **ret_path)
+{
+	char name[64];
+	char *path;
+	int r;
+
+	snprintf(name, sizeof(name), "displaced-%lld", (long long)time(NULL));
+	path = in_dir(d, name);
+	if (!path)
+		return -ENOMEM;
+	r = file_replace(path, data, len, 0600, geteuid(), getegid());
+	if (r < 0) {
+		free(path);
+		return r;
+	}
+	*ret_path = path;
+	return 0;
+}
