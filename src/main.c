@@ -15,6 +15,7 @@
 #include "pgevict/cmd.h"
 #include "pgevict/duration.h"
 #include "pgevict/ladder.h"
+#include "pgevict/select.h"
 
 #ifndef PGEVICT_VERSION
 #define PGEVICT_VERSION "dev"
@@ -26,6 +27,8 @@ enum {
 	K_LS = 1 << 2,       /* --all on ls */
 	K_ACTION = 1 << 3,   /* --dry-run, --via, --step-timeout */
 	K_CANCEL_FIRST = 1 << 4,
+	K_LOCK = 1 << 5,     /* lockdown's --total, --allow-*, --kick, --role, --database */
+	K_STATE = 1 << 6,    /* --state-dir */
 };
 
 enum { NEED_ROOT = 1 << 0 };
@@ -46,12 +49,17 @@ static const struct command commands[] = {
 	{ "terminate", cmd_terminate, K_GLOBAL | K_SELECT | K_ACTION | K_CANCEL_FIRST, NEED_ROOT,
 	  "end sessions, escalating sql -> SIGTERM -> socket destroy" },
 	{ "sever", cmd_sever, K_GLOBAL | K_SELECT | K_ACTION, NEED_ROOT, "cut only the client connection (no signal)" },
+	{ "lockdown", cmd_lockdown, K_GLOBAL | K_ACTION | K_LOCK | K_STATE, NEED_ROOT,
+	  "refuse new connections: rewrite pg_hba.conf, reload, prove it" },
+	{ "unlock", cmd_unlock, K_GLOBAL | K_STATE, NEED_ROOT, "undo a lockdown exactly, reload, prove it" },
+	{ "status", cmd_status, K_GLOBAL | K_STATE, NEED_ROOT, "is the cluster locked down, and is that in force" },
 };
 
 enum {
 	O_JSON = 256, O_CLUSTER, O_NO_SQL, O_DSN, O_HELP, O_VERSION,
 	O_PID, O_USER, O_DB, O_CLIENT, O_STATE, O_OLDER, O_IDLE, O_APP, O_ALL,
 	O_DRY_RUN, O_VIA, O_STEP_TIMEOUT, O_CANCEL_FIRST,
+	O_TOTAL, O_ALLOW_ROLE, O_ALLOW_HOST, O_KICK, O_ROLE, O_DATABASE, O_STATE_DIR,
 };
 
 static const struct option longopts[] = {
@@ -74,6 +82,13 @@ static const struct option longopts[] = {
 	{ "via", required_argument, NULL, O_VIA },
 	{ "step-timeout", required_argument, NULL, O_STEP_TIMEOUT },
 	{ "cancel-first", no_argument, NULL, O_CANCEL_FIRST },
+	{ "total", no_argument, NULL, O_TOTAL },
+	{ "allow-role", required_argument, NULL, O_ALLOW_ROLE },
+	{ "allow-host", required_argument, NULL, O_ALLOW_HOST },
+	{ "kick", no_argument, NULL, O_KICK },
+	{ "role", required_argument, NULL, O_ROLE },
+	{ "database", required_argument, NULL, O_DATABASE },
+	{ "state-dir", required_argument, NULL, O_STATE_DIR },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -99,7 +114,23 @@ static int option_kind(int c)
 		return K_ACTION;
 	if (c == O_CANCEL_FIRST)
 		return K_CANCEL_FIRST;
+	if (c >= O_TOTAL && c <= O_DATABASE)
+		return K_LOCK;
+	if (c == O_STATE_DIR)
+		return K_STATE;
 	return K_GLOBAL;
+}
+
+/* Append ARG to a list option; -ENOMEM. */
+static int push(const char ***v, size_t *n, const char *arg)
+{
+	const char **p = realloc(*v, (*n + 1) * sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p[(*n)++] = arg;
+	*v = p;
+	return 0;
 }
 
 static const char *option_name(int c)
@@ -163,6 +194,34 @@ int main(int argc, char **argv)
 			select_add(&o.sel, "all", NULL);
 			break;
 		case O_DRY_RUN: o.dry_run = true; break;
+		case O_TOTAL: o.total = true; break;
+		case O_KICK: o.kick = true; break;
+		case O_STATE_DIR: o.state_dir = arg; break;
+		case O_ALLOW_HOST: {
+			struct cidr net;
+			if (cidr_parse(arg, &net) < 0 || net.family == AF_UNIX) {
+				fprintf(stderr, "pgevict: bad value '%s' for --allow-host (an address or CIDR, e.g. 10.0.0.0/8)\n", arg);
+				r = EXIT_USAGE;
+				goto out;
+			}
+			if ((r = push(&o.allow_hosts, &o.nallow_hosts, arg)) < 0)
+				goto out;
+			break;
+		}
+		case O_ALLOW_ROLE:
+		case O_ROLE:
+		case O_DATABASE:
+			if (!*arg || strpbrk(arg, "\n\r")) {
+				fprintf(stderr, "pgevict: bad value for --%s: a name, on one line\n", option_name(c));
+				r = EXIT_USAGE;
+				goto out;
+			}
+			r = c == O_ALLOW_ROLE ? push(&o.allow_roles, &o.nallow_roles, arg)
+			  : c == O_ROLE ? push(&o.lock_roles, &o.nlock_roles, arg)
+					: push(&o.lock_dbs, &o.nlock_dbs, arg);
+			if (r < 0)
+				goto out;
+			break;
 		case O_CANCEL_FIRST: o.cancel_first = true; break;
 		case O_VIA:
 			if (ladder_parse_via(arg, &o.via) < 0) {
@@ -220,6 +279,14 @@ int main(int argc, char **argv)
 	r = cmd->fn(&o);
 	fflush(stdout);
 out:
+	if (r == -ENOMEM) {
+		fprintf(stderr, "pgevict: out of memory\n");
+		r = 1;
+	}
 	select_clear(&o.sel);
+	free(o.allow_roles);
+	free(o.allow_hosts);
+	free(o.lock_roles);
+	free(o.lock_dbs);
 	return r;
 }

@@ -368,3 +368,40 @@ int procfs_inner_pid(int proc_dirfd, pid_t pid, pid_t *ret)
 	*ret = (pid_t)v;
 	return 0;
 }
+
+int procfs_find_comm(int proc_dirfd, const char *const *names, size_t n, char *ret, size_t len)
+{
+	DIR *d;
+	struct dirent *e;
+	int fd, found = 0;
+
+	fd = openat(proc_dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while (!found && (e = readdir(d))) {
+		char *comm = NULL;
+		size_t clen, i;
+		pid_t pid;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		pid = (pid_t)strtol(e->d_name, NULL, 10);
+		if (procfs_read(proc_dirfd, pid, "comm", 64, &comm, &clen) < 0)
+			continue;
+		while (clen > 0 && comm[clen - 1] == '\n')
+			comm[--clen] = '\0';
+		for (i = 0; i < n && !found; i++)
+			if (strcmp(comm, names[i]) == 0) {
+				snprintf(ret, len, "%s", comm);
+				found = 1;
+			}
+		free(comm);
+	}
+	closedir(d);
+	return found;
+}

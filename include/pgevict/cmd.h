@@ -29,6 +29,18 @@ struct options {
 	bool cancel_first;
 	unsigned via;                /* STEP_BIT mask; 0: the action's default */
 	int64_t step_timeout_ms;
+	/* lockdown, unlock, status */
+	bool total;
+	bool kick;
+	const char **allow_roles;    /* --allow-role, in order given */
+	size_t nallow_roles;
+	const char **allow_hosts;    /* --allow-host, checked CIDRs */
+	size_t nallow_hosts;
+	const char **lock_roles;     /* --role: ALTER ROLE ... NOLOGIN */
+	size_t nlock_roles;
+	const char **lock_dbs;       /* --database: ALLOW_CONNECTIONS false */
+	size_t nlock_dbs;
+	const char *state_dir;       /* NULL: LOCKSTATE_DEFAULT_DIR */
 };
 
 int cmd_clusters(const struct options *o);
@@ -37,6 +49,9 @@ int cmd_tree(const struct options *o);
 int cmd_cancel(const struct options *o);
 int cmd_terminate(const struct options *o);
 int cmd_sever(const struct options *o);
+int cmd_lockdown(const struct options *o);
+int cmd_unlock(const struct options *o);
+int cmd_status(const struct options *o);
 
 /* Shared by the commands (output.c). */
 

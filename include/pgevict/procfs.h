@@ -89,4 +89,8 @@ int procfs_netns(int proc_dirfd, pid_t pid, unsigned long *ret_ino);
  * namespace whose postmaster.pid holds their own view.  0 or -errno. */
 int procfs_inner_pid(int proc_dirfd, pid_t pid, pid_t *ret);
 
+/* Is a process named (comm) one of NAMES[0..N) running?  1 and the name
+ * in RET, 0, or -errno. */
+int procfs_find_comm(int proc_dirfd, const char *const *names, size_t n, char *ret, size_t len);
+
 #endif
