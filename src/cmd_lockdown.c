@@ -1016,6 +1016,25 @@ int cmd_lockdown(const struct options *o)
 
 /* ---- unlock ---- */
 
+/* Does PostgreSQL report an error in the file on disk?  Says so. */
+static bool broken_original(struct lk *k)
+{
+	PGconn *conn = NULL;
+	char *err = NULL;
+	bool broken = false;
+
+	if (pgsql_connect(k->c, k->o->dsn, &conn, &err) == 0 && pgsql_hba_errors(conn, &err) == 1) {
+		char *m = escape_term(err ? err : "");
+		say("the original '%s' is back byte for byte, but PostgreSQL cannot load it (%s): "
+		    "the lockdown rules stay in force until you fix the file and reload", k->hba_path, m ? m : "");
+		free(m);
+		broken = true;
+	}
+	free(err);
+	pgsql_close(conn);
+	return broken;
+}
+
 static int do_unlock(struct lk *k)
 {
 	char *orig = NULL, *msg = NULL, *kept = NULL, sha[SHA256_HEX_LEN];
@@ -1083,6 +1102,15 @@ static int do_unlock(struct lk *k)
 		}
 		if ((r = reload(k)) < 0) {
 			say("cannot signal the postmaster (pid %d): %s", (int)k->c->pid, strerror(-r));
+			goto out;
+		}
+		/* An original PostgreSQL cannot load (it was broken before the
+		 * lockdown) is still the original: it is back byte for byte,
+		 * the record is cleared so that nobody's fix is ever replaced
+		 * by it again, and the operator hears why the lockdown rules
+		 * stay in force. */
+		if (broken_original(k)) {
+			lockstate_remove(&k->dir);
 			goto out;
 		}
 		/* The probe must get what it got before the lockdown. */
@@ -1162,6 +1190,17 @@ static int do_status(struct lk *k)
 	else if (strcmp(kind, "original") == 0 && k->have_state && k->st.file_locked)
 		loaded = pr == PROBE_HBA_REJECT && k->st.probe_before != PROBE_HBA_REJECT ? 0
 			 : pr == PROBE_SLOTS || pr == PROBE_UNREACHABLE ? -1 : 1;
+	if (loaded < 0 && k->cur_err == 0) {
+		PGconn *conn = NULL;
+		char *err = NULL;
+		bool l;
+		int64_t mt = (int64_t)k->cur_st.st_mtim.tv_sec * 1000000 + k->cur_st.st_mtim.tv_nsec / 1000;
+
+		if (pgsql_connect(k->c, k->o->dsn, &conn, &err) == 0 && pgsql_hba_loaded(conn, mt, &l, &err) == 0)
+			loaded = l;
+		free(err);
+		pgsql_close(conn);
+	}
 	locked = k->have_state && (strcmp(kind, "lockdown") == 0 || (loaded == 0 && strcmp(kind, "original") == 0) ||
 				   k->st.nroles || k->st.ndbs);
 	if (k->have_state && strcmp(k->st.phase, "locked") != 0)

@@ -435,3 +435,20 @@ int pgsql_db_connections(PGconn *conn, const char *db, bool allow, bool apply, b
 			"DATABASE", allow ? "ALLOW_CONNECTIONS true" : "ALLOW_CONNECTIONS false", db, apply,
 			ret_was, ret_err);
 }
+
+int pgsql_hba_loaded(PGconn *conn, int64_t mtime_us, bool *ret_loaded, char **ret_err)
+{
+	PGresult *r;
+
+	*ret_err = NULL;
+	r = PQexec(conn, "SELECT (extract(epoch FROM pg_conf_load_time()) * 1000000)::bigint,"
+			 " (SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL)");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		*ret_err = one_line(PQresultErrorMessage(r));
+		PQclear(r);
+		return -EIO;
+	}
+	*ret_loaded = strtoll(PQgetvalue(r, 0, 0), NULL, 10) >= mtime_us && strcmp(PQgetvalue(r, 0, 1), "0") == 0;
+	PQclear(r);
+	return 0;
+}

@@ -97,6 +97,11 @@ enum probe_result pgsql_probe(const struct pg_cluster *c, const char *host, cons
  * ("line N: ..."), -EIO with *ret_err when the query failed. */
 int pgsql_hba_errors(PGconn *conn, char **ret_err);
 
+/* Is the pg_hba.conf last modified at MTIME_US what PostgreSQL has
+ * loaded?  True when its last reload came after that and the file has no
+ * errors (with one, PostgreSQL keeps the old rules).  0 or -EIO. */
+int pgsql_hba_loaded(PGconn *conn, int64_t mtime_us, bool *ret_loaded, char **ret_err);
+
 /* *RET_WAS gets ROLE's LOGIN attribute; then, when APPLY, it is set to
  * LOGIN.  -ENOENT when there is no such role; -EIO with *ret_err. */
 int pgsql_role_login(PGconn *conn, const char *role, bool login, bool apply, bool *ret_was, char **ret_err);

@@ -249,3 +249,30 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$k2_data" -m fast -w stop >/dev/null
 	rm -rf "$ext"
 }
+
+@test "status tells whether the file on disk is what PostgreSQL has loaded, also without a lockdown" {
+	run --separate-stderr pe status --json
+	[ "$(jq -r .loaded <<<"$output")" = true ]
+	# a typo, as by hand: PostgreSQL keeps the old rules, even after a reload
+	echo "hots all all all trust" >>"$k1_data/pg_hba.conf"
+	run --separate-stderr pe status --json
+	[ "$(jq -r .loaded <<<"$output")" = false ]
+	pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$k1_data" reload >/dev/null
+	sleep 0.3
+	run --separate-stderr pe status --json
+	[ "$(jq -r .loaded <<<"$output")" = false ]
+	[ "$(jq -r .locked <<<"$output")" = false ]
+	# a lockdown does not inherit the typo; unlock brings the file back
+	# as it was, and says that PostgreSQL cannot load it
+	typo=$(file_sha)
+	run pe lockdown
+	[ "$status" -eq 0 ]
+	tcp app; refused_by_hba
+	run pe unlock
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"PostgreSQL cannot load it (line "*"invalid connection type"* ]]
+	[ "$(file_sha)" = "$typo" ]
+	run --separate-stderr pe status --json
+	[ "$(jq -r .locked <<<"$output")" = false ]
+	[ "$(jq -r .loaded <<<"$output")" = false ]
+}
