@@ -13,7 +13,8 @@
 #
 # Needs root (pgevict reads every /proc/PID/fd).  Settings, from the
 # environment: BENCH_SMALL (1000), BENCH_LARGE (5000), BENCH_RUNS (15),
-# BENCH_SLOW_RUNS (7, for lsof), BENCH_WARMUP (2), BENCH_TERMINATE (1; 0
+# BENCH_SLOW_RUNS (7, for lsof), BENCH_WARMUP (2), BENCH_LOCKDOWN (1; 0 skips
+# tests/bench/lockdown.sh), BENCH_TERMINATE (1; 0
 # skips terminate.sh, whose own settings pass through).  Exits 1 when
 # pgevict fails or lists the sessions wrongly, or terminate.sh fails;
 # missing a speed target is reported, not failed.
@@ -292,8 +293,15 @@ term_rc=0
 if [ "${BENCH_TERMINATE:-1}" != 0 ]; then
 	BUILD=$BUILD bash "$ROOT/tests/bench/terminate.sh" || term_rc=$?
 fi
+# --- Then lockdown and unlock (tests/bench/lockdown.sh), BENCH_LOCKDOWN=0
+# leaves it out.
+lock_rc=0
+if [ "${BENCH_LOCKDOWN:-1}" != 0 ]; then
+	BUILD=$BUILD bash "$ROOT/tests/bench/lockdown.sh" || lock_rc=$?
+fi
 if [ "$failed" != 0 ]; then
 	say "FAILED: pgevict did not list the held sessions correctly (see above)"
 	exit 1
 fi
 [ "$term_rc" = 0 ] || { say "FAILED: tests/bench/terminate.sh exited $term_rc"; exit "$term_rc"; }
+[ "$lock_rc" = 0 ] || { say "FAILED: tests/bench/lockdown.sh exited $lock_rc"; exit "$lock_rc"; }
