@@ -101,6 +101,8 @@ static void usage(FILE *f)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nselectors: --pid N --user NAME --db NAME --client ADDR|CIDR|local --state STATE\n"
 		   "           --older-than DUR --idle-for DUR --app NAME --all   (DUR: 500ms 2s 10min 1h)\n"
+		   "lockdown:  --total --allow-role R --allow-host CIDR --kick --role R --database D\n"
+		   "           --dry-run --state-dir DIR (also for unlock and status)\n"
 		   "see pgevict(8)\n");
 }
 

@@ -3,7 +3,9 @@
 #
 # Makes a throwaway cluster (its own port, its own temporary directory),
 # opens a handful of real sessions over TCP v4, TCP v6 and the Unix socket,
-# shows what pgevict sees, and removes everything.  Touches no other
+# shows what pgevict sees, ends some, locks the cluster down (a connection
+# refused), unlocks it (the same pg_hba.conf, byte for byte), and removes
+# everything.  Touches no other
 # cluster on this host.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +47,21 @@ kill -STOP "$stuck"
 "$PGEVICT" --cluster "$demo_port" terminate --pid "$stuck" --step-timeout 500ms || echo "(exit $?: severed)"
 kill -CONT "$stuck"
 run "$PGEVICT" --cluster "$demo_port" ls
+
+# Emergency lockdown: the scratch cluster's own state directory, so this
+# host's /var/lib/pgevict is never touched.
+SD="$demo_dir/pgevict-state"
+tryconn() {
+	step "psql -h 127.0.0.1 -U app -c 'select 1'"
+	PGCONNECT_TIMEOUT=5 psql -X -At -h 127.0.0.1 -p "$demo_port" -U app -d postgres -c 'select 1' 2>&1 || true
+}
+sha256sum "$demo_data/pg_hba.conf" >"$demo_dir/hba.sha"
+run "$PGEVICT" --cluster "$demo_port" lockdown --kick --state-dir "$SD"
+tryconn
+run "$PGEVICT" --cluster "$demo_port" status --state-dir "$SD"
+run "$PGEVICT" --cluster "$demo_port" unlock --state-dir "$SD"
+tryconn
+run sha256sum -c "$demo_dir/hba.sha"
 step "$PGEVICT ls --older-than 10   # a bad selector: one line, exit 2"
 "$PGEVICT" ls --older-than 10 || echo "(exit $?)"
 echo
