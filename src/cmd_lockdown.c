@@ -246,18 +246,32 @@ static enum hba_verdict judge(const struct hba_file *f, const char *host, const 
 	return hba_eval(f, &c, NULL);
 }
 
+/* SIGHUP to the postmaster through a pidfd (no connection slot needed);
+ * pg_reload_conf() when that is refused (a kernel without pidfd_open). */
 static int reload(struct lk *k)
 {
 	int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd, r;
+	PGconn *conn = NULL;
+	char *err = NULL;
 
 	if (proc < 0)
 		return -errno;
 	fd = pidfd_open_verified(proc, k->c->pid, k->c->start_ticks);
 	close(proc);
-	if (fd < 0)
-		return fd;
-	r = pidfd_reload(fd);
-	close(fd);
+	if (fd == -ESRCH)
+		return fd;           /* not the postmaster we found: never signal */
+	if (fd >= 0) {
+		r = pidfd_reload(fd);
+		close(fd);
+		if (r == 0)
+			return 0;
+	} else {
+		r = fd;
+	}
+	if (pgsql_connect(k->c, k->o->dsn, &conn, &err) == 0 && pgsql_reload_conf(conn) == 0)
+		r = 0;
+	free(err);
+	pgsql_close(conn);
 	return r;
 }
 
@@ -704,7 +718,8 @@ static int do_lockdown(struct lk *k)
 	const char *owner_access = NULL;
 	enum probe_result pr = PROBE_OTHER;
 	long long ms = 0;
-	bool fresh, changed = false, saved = false;
+	struct lockstate prev = { 0 };
+	bool fresh, changed = false, saved = false, prev_ok = false;
 	int status = 1, r;
 
 	if (o->total && (o->nallow_roles || o->nallow_hosts)) {
@@ -715,6 +730,8 @@ static int do_lockdown(struct lk *k)
 		return status;
 	status = 1;
 	fresh = !k->have_state;
+	if (!fresh && !o->dry_run)
+		prev_ok = lockstate_load(&k->dir, &prev) == 0;   /* the record to go back to */
 	if (read_current(k) < 0 && (file_wanted || k->cur_err != -ENOENT)) {
 		say("cannot read '%s': %s", k->hba_path, strerror(-k->cur_err));
 		goto out;
@@ -874,11 +891,12 @@ static int do_lockdown(struct lk *k)
 		if (conn || pgsql_connect(k->c, o->dsn, &conn, &err) == 0) {
 			char *why = NULL;
 			if (pgsql_hba_errors(conn, &why) == 1) {
-				say("PostgreSQL would not load the lockdown file (%s); putting the original back", why);
+				char *m = escape_term(why ? why : "");
+				say("PostgreSQL would not load the lockdown file (%s); putting back what was there",
+				    m ? m : "");
+				free(m);
 				free(why);
-				if (restore_original(k, orig ? orig : "", orig_len) < 0)
-					say("cannot put the original back: run `pgevict unlock`");
-				goto out;
+				goto rollback;
 			}
 			free(why);
 		}
@@ -913,7 +931,7 @@ static int do_lockdown(struct lk *k)
 		if (pr != PROBE_HBA_REJECT) {
 			char *m = escape_term(msg ? msg : "");
 			say("the probe was not refused after %lld ms (%s: %s): PostgreSQL did not load the new rules; "
-			    "putting the original back", ms, probe_result_name(pr), m ? m : "");
+			    "putting back what was there", ms, probe_result_name(pr), m ? m : "");
 			free(m);
 			goto rollback;
 		}
@@ -923,7 +941,7 @@ static int do_lockdown(struct lk *k)
 			r = pgsql_probe(k->c, NULL, k->c->owner_name ? k->c->owner_name : "postgres", PROBE_DB, true, &msg);
 			owner_access = probe_result_name(r);
 			if (r != PROBE_HBA_REJECT) {
-				say("--total: the owner still got in over the Unix socket (%s); putting the original back",
+				say("--total: the owner still got in over the Unix socket (%s); putting back what was there",
 				    owner_access);
 				goto rollback;
 			}
@@ -933,7 +951,7 @@ static int do_lockdown(struct lk *k)
 			r = pgsql_probe(k->c, NULL, k->c->owner_name ? k->c->owner_name : "postgres", PROBE_DB, true, &msg);
 			owner_access = probe_result_name(r);
 			if (r == PROBE_HBA_REJECT || r == PROBE_NO_ENTRY) {
-				say("the owner would be locked out (%s); putting the original back", owner_access);
+				say("the owner would be locked out (%s); putting back what was there", owner_access);
 				goto rollback;
 			}
 		}
@@ -969,21 +987,23 @@ static int do_lockdown(struct lk *k)
 	goto out;
 
 rollback:
-	if (fresh && orig) {
-		if ((r = restore_original(k, orig, orig_len)) < 0) {
-			say("cannot put the original back (%s): run `pgevict unlock`", strerror(-r));
-			goto out;
-		}
-		reload(k);
-		k->st.file_locked = false;
-		if (k->st.nroles == 0 && k->st.ndbs == 0)
-			lockstate_remove(&k->dir);
-		else
-			lockstate_save(&k->dir, &k->st);
-		say("the original pg_hba.conf is back");
-	} else {
-		say("a lockdown was already in place; `pgevict status` tells which rules are on disk");
+	/* Put back what was on disk before this run (the original, or the
+	 * previous lockdown file), reload, and the record as it was. */
+	if ((r = file_replace(k->hba_path, k->cur ? k->cur : "", k->cur_len, k->st.mode, k->st.uid, k->st.gid)) < 0) {
+		say("cannot put back '%s' (%s): run `pgevict unlock`", k->hba_path, strerror(-r));
+		goto out;
 	}
+	reload(k);
+	if (fresh && k->st.nroles == 0 && k->st.ndbs == 0) {
+		lockstate_remove(&k->dir);
+	} else if (fresh) {
+		k->st.file_locked = false;
+		snprintf(k->st.phase, sizeof(k->st.phase), "locked");
+		lockstate_save(&k->dir, &k->st);
+	} else if (prev_ok) {
+		lockstate_save(&k->dir, &prev);
+	}
+	say("'%s' is back as it was before this run", k->hba_path);
 	print_result(k, "lockdown", false, host, probe_result_name(pr), ms, owner_access);
 	goto out;
 oom:
@@ -1000,6 +1020,7 @@ out:
 	free(orig);
 	free(text);
 	hba_file_free(&lf);
+	lockstate_clear(&prev);
 	return status;
 }
 

@@ -452,3 +452,13 @@ int pgsql_hba_loaded(PGconn *conn, int64_t mtime_us, bool *ret_loaded, char **re
 	PQclear(r);
 	return 0;
 }
+
+int pgsql_reload_conf(PGconn *conn)
+{
+	PGresult *r = PQexec(conn, "SELECT pg_reload_conf()");
+	int rc = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+			 strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? 0 : -EIO;
+
+	PQclear(r);
+	return rc;
+}

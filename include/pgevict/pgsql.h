@@ -102,6 +102,9 @@ int pgsql_hba_errors(PGconn *conn, char **ret_err);
  * errors (with one, PostgreSQL keeps the old rules).  0 or -EIO. */
 int pgsql_hba_loaded(PGconn *conn, int64_t mtime_us, bool *ret_loaded, char **ret_err);
 
+/* SELECT pg_reload_conf(): 0 or -EIO. */
+int pgsql_reload_conf(PGconn *conn);
+
 /* *RET_WAS gets ROLE's LOGIN attribute; then, when APPLY, it is set to
  * LOGIN.  -ENOENT when there is no such role; -EIO with *ret_err. */
 int pgsql_role_login(PGconn *conn, const char *role, bool login, bool apply, bool *ret_was, char **ret_err);

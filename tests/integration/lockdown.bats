@@ -276,3 +276,26 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	[ "$(jq -r .locked <<<"$output")" = false ]
 	[ "$(jq -r .loaded <<<"$output")" = false ]
 }
+
+@test "a lockdown file PostgreSQL will not load is caught before the reload, or by the probe after it, and the original goes back" {
+	# an original line PostgreSQL 15 refuses (ldap needs a base DN or a
+	# prefix): PostgreSQL keeps running on the previous rules
+	echo "host all app 10.99.0.0/16 ldap ldapserver=ldap.example.com" >>"$k1_data/pg_hba.conf"
+	pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$k1_data" reload >/dev/null
+	before=$(file_sha)
+	# with SQL: pg_hba_file_rules shows the error before any reload
+	run pe lockdown --allow-role app
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"PostgreSQL would not load the lockdown file"* ]]
+	[ "$(file_sha)" = "$before" ]
+	tcp bob; [ "$status" -eq 0 ]
+	# without SQL: the probe still gets in, so the original goes back
+	run pe --dsn "host=/nonexistent-socket-dir" lockdown --allow-role app
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"did not load the new rules"* ]]
+	[ "$(file_sha)" = "$before" ]
+	tcp bob; [ "$status" -eq 0 ]
+	run --separate-stderr pe status --json
+	[ "$(jq -r .locked <<<"$output")" = false ]
+	[ "$(jq -r .phase <<<"$output")" = null ]
+}
