@@ -431,10 +431,10 @@ out:
 }
 
 /* Sessions of the cluster the lockdown file refuses. */
-static size_t kick_list(struct lk *k, const struct hba_file *f, pid_t **ret)
+static size_t kick_list(struct lk *k, const struct hba_file *f, const struct session ***ret)
 {
 	size_t i, n = 0, unknown = 0;
-	pid_t *v = calloc(k->d.sessions.n + 1, sizeof(*v));
+	const struct session **v = calloc(k->d.sessions.n + 1, sizeof(*v));
 
 	*ret = v;
 	if (!v)
@@ -458,7 +458,7 @@ static size_t kick_list(struct lk *k, const struct hba_file *f, pid_t **ret)
 		}
 		verdict = hba_eval(f, &c, NULL);
 		if (verdict == HBA_REJECT || verdict == HBA_NO_ENTRY)
-			v[n++] = s->pid;
+			v[n++] = s;
 		else if (verdict == HBA_UNKNOWN)
 			unknown++;
 	}
@@ -468,20 +468,20 @@ static size_t kick_list(struct lk *k, const struct hba_file *f, pid_t **ret)
 	return n;
 }
 
-static int kick(struct lk *k, const pid_t *pids, size_t n, const char *user, const char *db)
+/* End sessions through the ladder (terminate, with the run's --via and
+ * --step-timeout): those of SES (by pid and start time), or USER's, or
+ * DB's. */
+static int kick(struct lk *k, const struct session *const *ses, size_t n, const char *user, const char *db)
 {
 	struct options ko = *k->o;
-	char num[32];
 	size_t i;
 	int r;
 
 	select_init(&ko.sel);
 	ko.dry_run = false;
-	for (i = 0; i < n; i++) {
-		snprintf(num, sizeof(num), "%d", (int)pids[i]);
-		if (select_add(&ko.sel, "pid", num) < 0)
+	for (i = 0; i < n; i++)
+		if (select_add_process(&ko.sel, ses[i]->pid, ses[i]->start_ticks) < 0)
 			goto oom;
-	}
 	if (user && select_add(&ko.sel, "user", user) < 0)
 		goto oom;
 	if (db && select_add(&ko.sel, "db", db) < 0)
@@ -712,7 +712,7 @@ static int do_lockdown(struct lk *k)
 	size_t orig_len = 0;
 	struct hba_file lf = { 0 };
 	PGconn *conn = NULL;
-	pid_t *kicks = NULL;
+	const struct session **kicks = NULL;
 	size_t nkicks = 0;
 	char host[64] = "", sha[SHA256_HEX_LEN];
 	const char *owner_access = NULL;

@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -42,6 +43,7 @@ void select_clear(struct selector *s)
 	if (!s)
 		return;
 	free(s->pids);
+	free(s->pid_ticks);
 	free_strv(s->users, s->nusers);
 	free_strv(s->dbs, s->ndbs);
 	free(s->clients);
@@ -174,6 +176,15 @@ int select_add(struct selector *s, const char *kind, const char *value)
 			return -ENOMEM;
 		s->pids = np;
 		np[s->npids++] = (pid_t)v;
+		if (s->pid_ticks) {
+			unsigned long long *nt = realloc(s->pid_ticks, s->npids * sizeof(*nt));
+			if (!nt) {
+				s->npids--;
+				return -ENOMEM;
+			}
+			s->pid_ticks = nt;
+			nt[s->npids - 1] = 0;
+		}
 		return 0;
 	}
 	if (strcmp(kind, "user") == 0)
@@ -208,6 +219,30 @@ int select_add(struct selector *s, const char *kind, const char *value)
 	return -ENOENT;
 }
 
+int select_add_process(struct selector *s, pid_t pid, unsigned long long start_ticks)
+{
+	unsigned long long *nt;
+	char num[24];
+	int r;
+
+	if (!s->pid_ticks && s->npids) {
+		s->pid_ticks = calloc(s->npids, sizeof(*s->pid_ticks));
+		if (!s->pid_ticks)
+			return -ENOMEM;
+	}
+	snprintf(num, sizeof(num), "%d", (int)pid);
+	if ((r = select_add(s, "pid", num)) < 0)
+		return r;
+	nt = realloc(s->pid_ticks, s->npids * sizeof(*nt));
+	if (!nt) {
+		s->npids--;
+		return -ENOMEM;
+	}
+	s->pid_ticks = nt;
+	nt[s->npids - 1] = start_ticks;
+	return 0;
+}
+
 bool select_is_empty(const struct selector *s)
 {
 	return !s->all && !s->npids && !s->nusers && !s->ndbs && !s->nclients && !s->nstates &&
@@ -238,7 +273,8 @@ bool select_match(const struct selector *s, const struct session *ses, int64_t n
 
 	if (s->npids) {
 		for (hit = false, i = 0; i < s->npids && !hit; i++)
-			hit = s->pids[i] == ses->pid;
+			hit = s->pids[i] == ses->pid &&
+			      (!s->pid_ticks || !s->pid_ticks[i] || s->pid_ticks[i] == ses->start_ticks);
 		if (!hit)
 			return false;
 	}

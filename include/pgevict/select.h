@@ -27,6 +27,7 @@ struct cidr {
 
 struct selector {
 	pid_t *pids;        size_t npids;
+	unsigned long long *pid_ticks; /* NULL, or per pid: its start time (0: any) */
 	char **users;       size_t nusers;
 	char **dbs;         size_t ndbs;
 	struct cidr *clients; size_t nclients;
@@ -48,6 +49,11 @@ void select_clear(struct selector *s);
  * names it), -ENOENT for an unknown kind, -ENOMEM.
  */
 int select_add(struct selector *s, const char *kind, const char *value);
+
+/* Select one process by pid AND start time (not from the command line:
+ * for commands that already discovered it, so that a pid reused in
+ * between never matches).  0 or -ENOMEM. */
+int select_add_process(struct selector *s, pid_t pid, unsigned long long start_ticks);
 
 /* True when no selector at all was given (not even --all). */
 bool select_is_empty(const struct selector *s);

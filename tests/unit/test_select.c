@@ -683,6 +683,31 @@ static void test_select_match_unknowns(void **state)
 	session_list_clear(&l);
 }
 
+/* A process picked by pid and start time never matches a reused pid. */
+static void test_select_process(void **state)
+{
+	struct session_list l = { 0 };
+	struct session *a, *b, *c;
+	struct selector s;
+
+	(void)state;
+	a = mk(&l, 100, "app", "db", TRANSPORT_TCP, "10.0.0.1", "idle");
+	a->start_ticks = 5000;
+	b = mk(&l, 200, "app", "db", TRANSPORT_TCP, "10.0.0.1", "idle");
+	b->start_ticks = 6000;
+	c = mk(&l, 300, "app", "db", TRANSPORT_TCP, "10.0.0.1", "idle");
+	c->start_ticks = 7000;
+	select_init(&s);
+	assert_int_equal(select_add(&s, "pid", "300"), 0);         /* plain: any start */
+	assert_int_equal(select_add_process(&s, 100, 5000), 0);
+	assert_int_equal(select_add_process(&s, 200, 1234), 0);    /* pid 200 was reused */
+	assert_true(select_match(&s, &l.v[0], NOW_US));
+	assert_false(select_match(&s, &l.v[1], NOW_US));
+	assert_true(select_match(&s, &l.v[2], NOW_US));
+	select_clear(&s);
+	session_list_clear(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -698,6 +723,7 @@ int main(void)
 		cmocka_unit_test(test_select_match_times),
 		cmocka_unit_test(test_select_match_unknowns),
 		cmocka_unit_test(test_select_match_huge_duration),
+		cmocka_unit_test(test_select_process),
 	};
 
 	return cmocka_run_group_tests_name("select", tests, NULL, NULL);
