@@ -155,6 +155,18 @@ static int collect(struct lk *k, const struct options *o)
 	return 0;
 }
 
+/* Collect, run FN on the one cluster, clean up: every command here. */
+static int with_cluster(const struct options *o, int (*fn)(struct lk *k))
+{
+	struct lk k = { 0 };
+	int r;
+
+	if ((r = collect(&k, o)) == 0)
+		r = fn(&k);
+	lk_clear(&k);
+	return r;
+}
+
 static int read_current(struct lk *k)
 {
 	free(k->cur);
@@ -496,25 +508,6 @@ oom:
 	return 1;
 }
 
-static json_object *strs_array(char **v, size_t n)
-{
-	json_object *a = json_object_new_array();
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		json_object_array_add(a, json_object_new_string(v[i]));
-	return a;
-}
-
-static json_object *items_array(const struct lock_item *v, size_t n)
-{
-	json_object *a = json_object_new_array();
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		json_object_array_add(a, json_object_new_string(v[i].name));
-	return a;
-}
 
 static const char *file_kind(const struct lk *k)
 {
@@ -678,11 +671,7 @@ static void print_result(struct lk *k, const char *action, bool ok, const char *
 		json_object_object_add(j, "port", json_object_new_int(k->c->port));
 		json_object_object_add(j, "hba_file", json_object_new_string(k->hba_path));
 		json_object_object_add(j, "ok", json_object_new_boolean(ok));
-		json_object_object_add(j, "total", json_object_new_boolean(k->st.total));
-		json_object_object_add(j, "allow_role", strs_array(k->st.allow_roles, k->st.nallow_roles));
-		json_object_object_add(j, "allow_host", strs_array(k->st.allow_hosts, k->st.nallow_hosts));
-		json_object_object_add(j, "roles", items_array(k->st.roles, k->st.nroles));
-		json_object_object_add(j, "databases", items_array(k->st.dbs, k->st.ndbs));
+		json_object_object_add(j, "options", lockstate_options_json(&k->st));
 		json_object_object_add(j, "probe", out_json_str(proof));
 		json_object_object_add(j, "probe_transport",
 				       proof ? json_object_new_string(*proof_host ? "tcp" : "unix") : NULL);
@@ -1026,13 +1015,7 @@ out:
 
 int cmd_lockdown(const struct options *o)
 {
-	struct lk k = { 0 };
-	int r;
-
-	if ((r = collect(&k, o)) == 0)
-		r = do_lockdown(&k);
-	lk_clear(&k);
-	return r;
+	return with_cluster(o, do_lockdown);
 }
 
 /* ---- unlock ---- */
@@ -1176,13 +1159,7 @@ out:
 
 int cmd_unlock(const struct options *o)
 {
-	struct lk k = { 0 };
-	int r;
-
-	if ((r = collect(&k, o)) == 0)
-		r = do_unlock(&k);
-	lk_clear(&k);
-	return r;
+	return with_cluster(o, do_unlock);
 }
 
 /* ---- status ---- */
@@ -1231,7 +1208,7 @@ static int do_status(struct lk *k)
 	else if (k->have_state && loaded == 0)
 		repair = "the file on disk is not what PostgreSQL has loaded: run `pgevict unlock` (or lockdown again)";
 	if (k->o->json) {
-		json_object *j = json_object_new_object(), *opt = json_object_new_object();
+		json_object *j = json_object_new_object();
 		json_object_object_add(j, "cluster", json_object_new_string(k->c->data_dir));
 		json_object_object_add(j, "port", json_object_new_int(k->c->port));
 		json_object_object_add(j, "hba_file", json_object_new_string(k->hba_path));
@@ -1241,12 +1218,7 @@ static int do_status(struct lk *k)
 		json_object_object_add(j, "file", json_object_new_string(kind));
 		json_object_object_add(j, "loaded", loaded < 0 ? NULL : json_object_new_boolean(loaded));
 		json_object_object_add(j, "probe", json_object_new_string(probe_result_name(pr)));
-		json_object_object_add(opt, "total", json_object_new_boolean(k->have_state && k->st.total));
-		json_object_object_add(opt, "allow_role", strs_array(k->st.allow_roles, k->st.nallow_roles));
-		json_object_object_add(opt, "allow_host", strs_array(k->st.allow_hosts, k->st.nallow_hosts));
-		json_object_object_add(opt, "role", items_array(k->st.roles, k->st.nroles));
-		json_object_object_add(opt, "database", items_array(k->st.dbs, k->st.ndbs));
-		json_object_object_add(j, "options", opt);
+		json_object_object_add(j, "options", lockstate_options_json(&k->st));
 		json_object_object_add(j, "proven", json_object_new_boolean(k->have_state && k->st.proven));
 		json_object_object_add(j, "busy", json_object_new_boolean(busy));
 		json_object_object_add(j, "state_dir", out_json_str(k->dir.path));
@@ -1271,11 +1243,5 @@ static int do_status(struct lk *k)
 
 int cmd_status(const struct options *o)
 {
-	struct lk k = { 0 };
-	int r;
-
-	if ((r = collect(&k, o)) == 0)
-		r = do_status(&k);
-	lk_clear(&k);
-	return r;
+	return with_cluster(o, do_status);
 }

@@ -350,6 +350,28 @@ static json_object *items_json(const struct lock_item *v, size_t n)
 	return a;
 }
 
+static json_object *names_json(const struct lock_item *v, size_t n)
+{
+	json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_string(v[i].name));
+	return a;
+}
+
+json_object *lockstate_options_json(const struct lockstate *s)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "total", json_object_new_boolean(s->total));
+	json_object_object_add(o, "allow_role", strs_json(s->allow_roles, s->nallow_roles));
+	json_object_object_add(o, "allow_host", strs_json(s->allow_hosts, s->nallow_hosts));
+	json_object_object_add(o, "role", names_json(s->roles, s->nroles));
+	json_object_object_add(o, "database", names_json(s->dbs, s->ndbs));
+	return o;
+}
+
 int lockstate_save(const struct lockdir *d, const struct lockstate *s)
 {
 	json_object *o = json_object_new_object();

@@ -92,6 +92,11 @@ void lockdir_close(struct lockdir *d);
 /* Load state.json: 0, -ENOENT when none, -EINVAL when damaged. */
 int lockstate_load(const struct lockdir *d, struct lockstate *ret);
 
+/* The lock's options as the JSON that status and lockdown print:
+ * {"total", "allow_role", "allow_host", "role", "database"}. */
+struct json_object;
+struct json_object *lockstate_options_json(const struct lockstate *s);
+
 /* Write state.json atomically.  0 or -errno. */
 int lockstate_save(const struct lockdir *d, const struct lockstate *s);
 
