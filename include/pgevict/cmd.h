@@ -29,6 +29,7 @@ struct options {
 	bool cancel_first;
 	unsigned via;                /* STEP_BIT mask; 0: the action's default */
 	int64_t step_timeout_ms;
+	const char *rule;            /* agent: the rule acting, for syslog */
 };
 
 int cmd_clusters(const struct options *o);
