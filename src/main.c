@@ -50,7 +50,7 @@ static const struct command commands[] = {
 
 enum {
 	O_JSON = 256, O_CLUSTER, O_NO_SQL, O_DSN, O_HELP, O_VERSION,
-	O_PID, O_USER, O_DB, O_CLIENT, O_STATE, O_OLDER, O_IDLE, O_APP, O_ALL,
+	O_PID, O_USER, O_DB, O_CLIENT, O_STATE, O_OLDER, O_IDLE, O_RUNNING, O_APP, O_ALL,
 	O_DRY_RUN, O_VIA, O_STEP_TIMEOUT, O_CANCEL_FIRST,
 };
 
@@ -68,6 +68,7 @@ static const struct option longopts[] = {
 	{ "state", required_argument, NULL, O_STATE },
 	{ "older-than", required_argument, NULL, O_OLDER },
 	{ "idle-for", required_argument, NULL, O_IDLE },
+	{ "running-for", required_argument, NULL, O_RUNNING },
 	{ "app", required_argument, NULL, O_APP },
 	{ "all", no_argument, NULL, O_ALL },
 	{ "dry-run", no_argument, NULL, O_DRY_RUN },
@@ -85,7 +86,8 @@ static void usage(FILE *f)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nselectors: --pid N --user NAME --db NAME --client ADDR|CIDR|local --state STATE\n"
-		   "           --older-than DUR --idle-for DUR --app NAME --all   (DUR: 500ms 2s 10min 1h)\n"
+		   "           --older-than DUR --idle-for DUR --running-for DUR --app NAME --all\n"
+		   "           (DUR: 500ms 2s 10min 1h)\n"
 		   "see pgevict(8)\n");
 }
 
@@ -210,7 +212,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (o.no_sql && select_needs_sql(&o.sel)) {
-		fprintf(stderr, "pgevict: --idle-for and --app need SQL; drop --no-sql\n");
+		fprintf(stderr, "pgevict: --idle-for, --running-for and --app need SQL; drop --no-sql\n");
 		{ r = EXIT_USAGE; goto out; }
 	}
 	if ((cmd->flags & NEED_ROOT) && geteuid() != 0) {
