@@ -1,0 +1,54 @@
+/*
+ * track.h -- session states timed across the agent's passes (core, no I/O).
+ *
+ * Without SQL, a session's state comes from its process title and nobody
+ * says since when.  The tracker remembers, per session (pid and start
+ * time, never a bare pid), the state it last saw and since when it has
+ * seen it, and gives that as state_change_us (and query_start_us while
+ * active), so --idle-for and --running-for work without SQL.  What it
+ * gives is a lower bound: it starts counting on the pass that first saw
+ * the state, and it starts again whenever the state changed, or the
+ * process read or wrote anything (/proc/PID/io, read by the caller)
+ * between two passes, so a quick query between passes is not missed.
+ */
+#ifndef PGEVICT_TRACK_H
+#define PGEVICT_TRACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pgevict/session.h"
+
+#define TRACK_IO_UNKNOWN UINT64_MAX
+
+struct track_ent {
+	pid_t pid;
+	unsigned long long start_ticks;
+	const char *state;           /* static (select_known_state), or NULL */
+	uint64_t io;                 /* rchar + wchar, or TRACK_IO_UNKNOWN */
+	int64_t since_us;
+};
+
+struct tracker {
+	struct track_ent *v;         /* sorted by pid, start_ticks */
+	size_t n;
+};
+
+/*
+ * One pass: for each client session of L that SQL did not time
+ * (state_change_us unknown), find or add its entry, restart its clock at
+ * NOW_US when the state or IO[i] (bytes read + written by L->v[i], or
+ * TRACK_IO_UNKNOWN; IO may be NULL) changed, and set the session's
+ * state_change_us, and query_start_us when it is active, to the entry's
+ * clock.  Entries of sessions not in L are dropped.  0 or -ENOMEM (then
+ * the tracker is as before and L untouched).
+ */
+int track_update(struct tracker *t, struct session_list *l, const uint64_t *io, int64_t now_us);
+
+void track_clear(struct tracker *t);
+
+/* rchar + wchar from the text of /proc/PID/io.  0 or -EINVAL. */
+int track_parse_io(const char *text, uint64_t *ret);
+
+#endif
