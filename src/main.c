@@ -26,6 +26,7 @@ enum {
 	K_LS = 1 << 2,       /* --all on ls */
 	K_ACTION = 1 << 3,   /* --dry-run, --via, --step-timeout */
 	K_CANCEL_FIRST = 1 << 4,
+	K_AGENT = 1 << 5,    /* --rules, --interval, --once, --check */
 };
 
 enum { NEED_ROOT = 1 << 0 };
@@ -46,12 +47,15 @@ static const struct command commands[] = {
 	{ "terminate", cmd_terminate, K_GLOBAL | K_SELECT | K_ACTION | K_CANCEL_FIRST, NEED_ROOT,
 	  "end sessions, escalating sql -> SIGTERM -> socket destroy" },
 	{ "sever", cmd_sever, K_GLOBAL | K_SELECT | K_ACTION, NEED_ROOT, "cut only the client connection (no signal)" },
+	/* root is checked by the agent: --check needs none */
+	{ "agent", cmd_agent, K_GLOBAL | K_AGENT, 0, "the sidecar: enforce the rules in --rules DIR" },
 };
 
 enum {
 	O_JSON = 256, O_CLUSTER, O_NO_SQL, O_DSN, O_HELP, O_VERSION,
 	O_PID, O_USER, O_DB, O_CLIENT, O_STATE, O_OLDER, O_IDLE, O_RUNNING, O_APP, O_ALL,
 	O_DRY_RUN, O_VIA, O_STEP_TIMEOUT, O_CANCEL_FIRST,
+	O_RULES, O_INTERVAL, O_ONCE, O_CHECK,
 };
 
 static const struct option longopts[] = {
@@ -75,6 +79,10 @@ static const struct option longopts[] = {
 	{ "via", required_argument, NULL, O_VIA },
 	{ "step-timeout", required_argument, NULL, O_STEP_TIMEOUT },
 	{ "cancel-first", no_argument, NULL, O_CANCEL_FIRST },
+	{ "rules", required_argument, NULL, O_RULES },
+	{ "interval", required_argument, NULL, O_INTERVAL },
+	{ "once", no_argument, NULL, O_ONCE },
+	{ "check", no_argument, NULL, O_CHECK },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -97,8 +105,12 @@ static int option_kind(int c)
 		return K_SELECT;
 	if (c == O_ALL)
 		return K_LS | K_SELECT;
-	if (c == O_DRY_RUN || c == O_VIA || c == O_STEP_TIMEOUT)
+	if (c == O_DRY_RUN || c == O_STEP_TIMEOUT)
+		return K_ACTION | K_AGENT;
+	if (c == O_VIA)
 		return K_ACTION;
+	if (c >= O_RULES && c <= O_CHECK)
+		return K_AGENT;
 	if (c == O_CANCEL_FIRST)
 		return K_CANCEL_FIRST;
 	return K_GLOBAL;
@@ -125,6 +137,7 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	select_init(&o.sel);
 	o.step_timeout_ms = 2000;   /* a backend obeys SIGTERM in milliseconds */
+	o.interval_ms = 5000;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "-:h", longopts, NULL)) != -1) {
 		const char *arg = optarg;
@@ -166,6 +179,17 @@ int main(int argc, char **argv)
 			break;
 		case O_DRY_RUN: o.dry_run = true; break;
 		case O_CANCEL_FIRST: o.cancel_first = true; break;
+		case O_RULES: o.rules_dir = arg; break;
+		case O_ONCE: o.once = true; break;
+		case O_CHECK: o.check = true; break;
+		case O_INTERVAL:
+			if (duration_parse(arg, &o.interval_ms) < 0 || o.interval_ms < 100 ||
+			    o.interval_ms > 86400000) {
+				fprintf(stderr, "pgevict: bad value '%s' for --interval (e.g. 1s, 30s; 100ms to 1d)\n", arg);
+				r = EXIT_USAGE;
+				goto out;
+			}
+			break;
 		case O_VIA:
 			if (ladder_parse_via(arg, &o.via) < 0) {
 				fprintf(stderr, "pgevict: bad value '%s' for --via (steps: sql,signal,destroy,rst)\n", arg);

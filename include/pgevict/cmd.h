@@ -30,6 +30,11 @@ struct options {
 	unsigned via;                /* STEP_BIT mask; 0: the action's default */
 	int64_t step_timeout_ms;
 	const char *rule;            /* agent: the rule acting, for syslog */
+	/* agent */
+	const char *rules_dir;       /* --rules DIR (or one file) */
+	int64_t interval_ms;         /* --interval */
+	bool once;                   /* --once: one pass */
+	bool check;                  /* --check: validate the rules only */
 };
 
 int cmd_clusters(const struct options *o);
@@ -38,6 +43,7 @@ int cmd_tree(const struct options *o);
 int cmd_cancel(const struct options *o);
 int cmd_terminate(const struct options *o);
 int cmd_sever(const struct options *o);
+int cmd_agent(const struct options *o);
 
 /* Shared by the commands (output.c). */
 
