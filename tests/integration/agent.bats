@@ -244,6 +244,36 @@ wait_for() {
 	[ "$rc" -eq 0 ]
 }
 
+@test "under systemd: READY, WATCHDOG every half WATCHDOG_USEC, RELOADING on SIGHUP, STOPPING" {
+	need_root
+	sock="$RULES/notify"
+	"$PGT_HELPERS/notifysock" "$sock" 20 >"$RULES/notes" 2>&1 </dev/null 3>&- 4>&- &
+	NOTIFY=$!
+	pgt_track a1 "$NOTIFY"
+	for i in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.1; done
+	NOTIFY_SOCKET=$sock WATCHDOG_USEC=1000000 start_agent --interval 10s
+	wait_for "$RULES/notes" "READY=1"
+	sleep 2.2
+	kill -HUP "$AGENT"
+	wait_for "$RULES/notes" "RELOADING=1"
+	kill -TERM "$AGENT"
+	rc=0
+	wait "$AGENT" || rc=$?
+	AGENT=
+	[ "$rc" -eq 0 ]
+	wait_for "$RULES/notes" "STOPPING=1"
+	kill -TERM "$NOTIFY"
+	wait "$NOTIFY" || true
+	cat "$RULES/notes"
+	# one pass every 10s, yet the watchdog was fed every 0.5s
+	[ "$(grep -c '^WATCHDOG=1' "$RULES/notes")" -ge 4 ]
+	[ "$(grep -c '^READY=1' "$RULES/notes")" -eq 2 ]
+	grep -q '^STATUS=0 rules; 1 passes, 0 actions' "$RULES/notes"
+	# the order: READY first, STOPPING last
+	[ "$(head -n 1 "$RULES/notes")" = "READY=1" ]
+	[ "$(tail -n 1 "$RULES/notes")" = "STOPPING=1" ]
+}
+
 @test "the systemd unit passes systemd-analyze verify; its security exposure is printed" {
 	command -v systemd-analyze >/dev/null || skip "no systemd-analyze (package systemd)"
 	unit="$TOP/systemd/pgevict-agent.service"
@@ -295,4 +325,19 @@ wait_for() {
 	[ "$status" -eq 1 ]
 	[ "$(printf '%s\n' "$output" | grep '^{' | jq -r .outcome)" = survived ]
 	alive "$(pids_of "$a1_dir/run/caps2")"
+}
+
+@test "make install honours DESTDIR and PREFIX: binary, man page, unit, example rules (none in force)" {
+	d=$(mktemp -d)
+	run make -C "$TOP" --no-print-directory install BUILD="$BUILD" DESTDIR="$d" PREFIX=/opt/pge SYSCONFDIR=/etc
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[ -x "$d/opt/pge/sbin/pgevict" ]
+	[ -f "$d/opt/pge/share/man/man8/pgevict.8" ]
+	unit="$d/opt/pge/lib/systemd/system/pgevict-agent.service"
+	grep -qx 'ExecStart=/opt/pge/sbin/pgevict agent --rules /etc/pgevict/rules.d --interval 5s' "$unit"
+	[ "$(ls "$d/etc/pgevict/rules.d/"*.conf.example | wc -l)" -eq 5 ]
+	run "$d/opt/pge/sbin/pgevict" agent --rules "$d/etc/pgevict/rules.d" --check
+	[ "$status" -eq 0 ]
+	[ "$output" = "0 rules in 0 files: ok" ]
+	rm -rf "$d"
 }
