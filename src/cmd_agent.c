@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -39,9 +40,29 @@
 #include "pgevict/evict.h"
 #include "pgevict/procfs.h"
 #include "pgevict/rules.h"
+#include "pgevict/title.h"
 #include "pgevict/track.h"
 
 #define RULE_FILE_MAX (1 << 20)
+#define FULL_EVERY_MS 30000      /* a full pass at least this often */
+#define TITLE_MAX 1024
+
+/* A child of a postmaster seen by the cheap passes.  Its CPU time is read
+ * through an fd kept open on /proc/PID/schedstat, which also pins the
+ * process (a pid reused by another process fails through the old fd);
+ * the title is read again only when the process ran since: a backend
+ * that did not run cannot have changed it.  What the title says is kept. */
+struct qent {
+	pid_t pid;
+	unsigned long long start_ticks;
+	int fd;                      /* /proc/PID/schedstat, or -1 */
+	unsigned long long runtime;  /* ns on the CPU, schedstat field 1 */
+	bool parsed, client;
+	char *user, *database;       /* NULL: unknown (ambiguous title) */
+	const char *state;           /* static, or NULL */
+	enum transport transport;
+	char client_addr[INET6_ADDRSTRLEN];
+};
 
 struct agent {
 	const struct options *o;
@@ -55,6 +76,15 @@ struct agent {
 	long long wd_last_ms;
 	unsigned long long passes, actions;
 	char *sql_note;              /* the last SQL gaps reported */
+	/* cheap passes: the last full discovery, and a title fd per child */
+	struct discovery last;
+	bool have_last;
+	long long last_full_ms;
+	struct qent *q;
+	size_t nq;
+	int64_t btime;
+	long hz;
+	unsigned long long quick_passes;
 	/* --once: every outcome, for the exit status */
 	enum outcome *outs;
 	size_t nouts, capouts;
@@ -366,6 +396,281 @@ static int track_pass(struct agent *a, struct discovery *d)
 	return r;
 }
 
+
+static int qent_cmp(const void *pa, const void *pb)
+{
+	const struct qent *a = pa, *b = pb;
+
+	return a->pid < b->pid ? -1 : a->pid > b->pid;
+}
+
+static void qent_drop(struct qent *e)
+{
+	if (e->fd >= 0)
+		close(e->fd);
+	e->fd = -1;
+	free(e->user);
+	free(e->database);
+	e->user = e->database = NULL;
+	e->parsed = false;
+}
+
+static void quick_clear(struct agent *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nq; i++)
+		qent_drop(&a->q[i]);
+	free(a->q);
+	a->q = NULL;
+	a->nq = 0;
+}
+
+/* E's time on the CPU through its kept fd (opened here for a new child).
+ * 1 read, 0 gone (or no longer E's process), -1 cannot tell (no fd
+ * left, no schedstat): then only a full pass will do. */
+static int quick_runtime(struct agent *a, struct qent *e, unsigned long long *ret)
+{
+	char buf[128], *end;
+	ssize_t n;
+
+	if (e->fd < 0) {
+		char rel[32];
+		snprintf(rel, sizeof(rel), "%d/schedstat", (int)e->pid);
+		e->fd = openat(a->pfd, rel, O_RDONLY | O_CLOEXEC);
+		if (e->fd < 0)
+			return errno == ENOENT || errno == ESRCH ? 0 : -1;
+	}
+	n = pread(e->fd, buf, sizeof(buf) - 1, 0);
+	if (n < 0)
+		return errno == ESRCH ? 0 : -1;
+	if (n == 0)
+		return 0;
+	buf[n] = '\0';
+	errno = 0;
+	*ret = strtoull(buf, &end, 10);
+	return end == buf || errno ? -1 : 1;
+}
+
+/* Read E's title and keep what the selectors can judge.  0, or -ENOMEM;
+ * a process gone meanwhile leaves E unparsed. */
+static int quick_parse(struct agent *a, struct pg_cluster *c, struct qent *e)
+{
+	struct title tt;
+	char *buf = NULL;
+	size_t len = 0, i;
+
+	free(e->user);
+	free(e->database);
+	e->user = e->database = NULL;
+	e->parsed = e->client = false;
+	if (procfs_read(a->pfd, e->pid, "cmdline", TITLE_MAX, &buf, &len) < 0)
+		return 0;
+	while (len > 0 && (buf[len - 1] == '\0' || buf[len - 1] == ' '))
+		buf[--len] = '\0';
+	for (i = 0; i < len; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+	if (title_parse(buf, c->cluster_name, NULL, &tt) < 0) {
+		free(buf);
+		return 0;
+	}
+	free(buf);
+	e->parsed = true;
+	e->client = tt.is_client && tt.backend_type && strcmp(tt.backend_type, "client backend") == 0;
+	e->user = tt.user;
+	e->database = tt.database;
+	tt.user = tt.database = NULL;
+	e->state = title_state(tt.activity);
+	e->transport = TRANSPORT_NONE;
+	e->client_addr[0] = '\0';
+	/* the title's host is a hint: trusted here only when the title
+	 * parsed without doubt, and then only to rule a session out */
+	if (tt.host && strcmp(tt.host, "[local]") == 0) {
+		e->transport = TRANSPORT_UNIX;
+	} else if (tt.host && e->user && e->database && strlen(tt.host) < sizeof(e->client_addr)) {
+		struct cidr probe;
+		if (cidr_parse(tt.host, &probe) == 0) {
+			e->transport = TRANSPORT_TCP;
+			snprintf(e->client_addr, sizeof(e->client_addr), "%s", tt.host);
+		}
+	}
+	title_clear(&tt);
+	return 0;
+}
+
+/* A session for the selectors from E (user and database borrowed). */
+static int quick_session(struct agent *a, struct pg_cluster *c, const struct qent *e, struct session_list *l)
+{
+	struct session *s;
+
+	if (!e->parsed || !e->client)
+		return 0;
+	if (!(s = session_list_add(l)))
+		return -ENOMEM;
+	s->pid = e->pid;
+	s->start_ticks = e->start_ticks;
+	s->start_us = a->btime * 1000000 + (int64_t)(e->start_ticks * 1000000ULL / (unsigned long long)a->hz);
+	s->cluster = c;
+	s->is_client = true;
+	s->backend_type = "client backend";
+	s->user = e->user;
+	s->database = e->database;
+	s->state = e->state;
+	s->transport = e->transport;
+	memcpy(s->client_addr, e->client_addr, sizeof(s->client_addr));
+	return 0;
+}
+
+/*
+ * A cheap pass: the postmasters' children (one read each), their titles
+ * (one pread each, through kept fds), the tracker, and for every rule the
+ * question whether any session could match once everything is known
+ * (rules_may_match).  Returns 1 when a full pass is needed, 0 when none
+ * (nothing could match), -ENOMEM.
+ */
+static int quick_pass(struct agent *a, int64_t now_us)
+{
+	struct session_list l = { 0 };
+	struct qent *nv = NULL;
+	size_t nn = 0, capn = 0, i, k;
+	uint64_t *io = NULL;
+	int r = 1;
+
+	if (!a->have_last || mono_ms() - a->last_full_ms >= FULL_EVERY_MS)
+		return 1;
+	for (k = 0; k < a->last.clusters.n; k++) {
+		struct pg_cluster *c = a->last.clusters.v[k];
+		unsigned long long ticks;
+		char rel[64], *kids = NULL, *p, *end;
+
+		/* the postmaster must still be the same process */
+		if (procfs_start_ticks(a->pfd, c->pid, &ticks, NULL) < 0 || ticks != c->start_ticks)
+			goto out;
+		snprintf(rel, sizeof(rel), "task/%d/children", (int)c->pid);
+		if (procfs_read(a->pfd, c->pid, rel, 1 << 20, &kids, NULL) < 0)
+			goto out;   /* no CONFIG_PROC_CHILDREN: full passes only */
+		for (p = kids;; p = end) {
+			struct qent key = { 0 }, *old, *e;
+			unsigned long long rt = 0;
+			int got;
+			long v;
+			errno = 0;
+			v = strtol(p, &end, 10);
+			if (end == p || errno || v <= 0)
+				break;
+			if (nn == capn) {
+				size_t cap = capn ? capn * 2 : 256;
+				struct qent *x = realloc(nv, cap * sizeof(*x));
+				if (!x) {
+					free(kids);
+					r = -ENOMEM;
+					goto out;
+				}
+				nv = x;
+				capn = cap;
+			}
+			key.pid = (pid_t)v;
+			old = a->nq ? bsearch(&key, a->q, a->nq, sizeof(*a->q), qent_cmp) : NULL;
+			e = &nv[nn];
+			if (old) {
+				*e = *old;
+				old->fd = -1;   /* moved */
+				old->user = old->database = NULL;
+			} else {
+				*e = key;
+				e->fd = -1;
+			}
+			got = old ? quick_runtime(a, e, &rt) : 0;
+			if (got == 0) {
+				/* new, gone, or the pid is another process now */
+				qent_drop(e);
+				e->runtime = 0;
+				if (procfs_start_ticks(a->pfd, e->pid, &e->start_ticks, NULL) < 0 ||
+				    (got = quick_runtime(a, e, &rt)) == 0) {
+					qent_drop(e);
+					continue;
+				}
+			}
+			nn++;
+			if (got < 0) {
+				free(kids);
+				goto out;       /* r = 1: a full pass */
+			}
+			if (!e->parsed || rt != e->runtime) {
+				e->runtime = rt;
+				if (quick_parse(a, c, e) < 0) {
+					free(kids);
+					r = -ENOMEM;
+					goto out;
+				}
+			}
+			if (quick_session(a, c, e, &l) < 0) {
+				free(kids);
+				r = -ENOMEM;
+				goto out;
+			}
+		}
+		free(kids);
+	}
+	/* /proc/PID/io for the sessions a timed rule may match (no SQL: the
+	 * lower bound restarts on any IO) */
+	if (!(io = malloc((l.n ? l.n : 1) * sizeof(*io)))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < l.n; i++) {
+		io[i] = TRACK_IO_UNKNOWN;
+		for (k = 0; k < a->rules.n; k++) {
+			const struct selector *sel = &a->rules.v[k].sel;
+			char *text = NULL;
+			if ((sel->idle_for_ms < 0 && sel->running_for_ms < 0) ||
+			    !rules_may_match(sel, &l.v[i], now_us, true))
+				continue;
+			if (procfs_read(a->pfd, l.v[i].pid, "io", 1024, &text, NULL) == 0 &&
+			    track_parse_io(text, &io[i]) < 0)
+				io[i] = TRACK_IO_UNKNOWN;
+			free(text);
+			break;
+		}
+	}
+	if ((r = track_update(&a->track, &l, io, now_us)) < 0)
+		goto out;
+	for (i = 0; i < l.n; i++) {
+		const struct track_ent *te = track_find(&a->track, l.v[i].pid, l.v[i].start_ticks);
+		l.v[i].state_change_us = te ? te->since_lo_us : TIME_UNKNOWN;
+		l.v[i].query_start_us = l.v[i].state_change_us;
+	}
+	r = 0;
+	for (k = 0; k < a->rules.n && !r; k++) {
+		const struct rule *ru = &a->rules.v[k];
+		size_t ci;
+		/* per cluster: more candidates than the rule keeps? */
+		for (ci = 0; ci < a->last.clusters.n && !r; ci++) {
+			size_t cand = 0;
+			for (i = 0; i < l.n; i++)
+				if (l.v[i].cluster == a->last.clusters.v[ci] &&
+				    rules_may_match(&ru->sel, &l.v[i], now_us, false))
+					cand++;
+			if (cand > (size_t)ru->keep)
+				r = 1;
+		}
+	}
+	a->quick_passes++;
+out:
+	/* what was not carried over: closed */
+	quick_clear(a);
+	a->q = nv;
+	a->nq = nn;
+	if (nv)
+		qsort(a->q, a->nq, sizeof(*a->q), qent_cmp);
+	free(io);
+	for (i = 0; i < l.n; i++)
+		l.v[i].user = l.v[i].database = NULL;   /* borrowed */
+	session_list_clear(&l);
+	return r;
+}
+
 /* One rule over one discovery.  ACTED marks sessions already acted on. */
 static int run_rule(struct agent *a, const struct rule *ru, struct discovery *d, bool *acted)
 {
@@ -457,11 +762,17 @@ static int pass(struct agent *a)
 		/* --cluster names one that is not running (now): nothing to do */
 		discovery_clear(&d);
 		track_clear(&a->track);
+		if (a->have_last)
+			discovery_clear(&a->last);
+		a->have_last = false;
 		return 0;
 	}
 	if (r < 0) {
 		say(LOG_ERR, "cannot read the process table: %s", strerror(-r));
 		discovery_clear(&d);
+		if (a->have_last)
+			discovery_clear(&a->last);
+		a->have_last = false;
 		return r;
 	}
 	a->passes++;
@@ -484,7 +795,12 @@ out:
 	if (r == -ENOMEM)
 		say(LOG_ERR, "out of memory");
 	free(acted);
-	discovery_clear(&d);
+	/* kept for the cheap passes: the clusters and their names */
+	if (a->have_last)
+		discovery_clear(&a->last);
+	a->last = d;
+	a->have_last = true;
+	a->last_full_ms = mono_ms();
 	return r;
 }
 
@@ -550,6 +866,16 @@ int cmd_agent(const struct options *o)
 		status = 1;
 		goto out;
 	}
+	a.hz = procfs_hertz();
+	procfs_boot_time(a.pfd, &a.btime);
+	{
+		/* a title fd per backend for the cheap passes */
+		struct rlimit rl;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	if (sd_watchdog_enabled(0, &a.wd_usec) <= 0)
 		a.wd_usec = 0;
 	a.wd_last_ms = mono_ms();
@@ -565,7 +891,11 @@ int cmd_agent(const struct options *o)
 		long long start = mono_ms(), wait;
 		struct pollfd p;
 
-		pass(&a);
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (quick_pass(&a, (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000) != 0)
+			pass(&a);
 		sd_notifyf(0, "STATUS=%zu rules; %llu passes, %llu actions", a.rules.n, a.passes, a.actions);
 		watchdog(&a);
 		/* Wait for the next pass, for a signal, or for the watchdog. */
@@ -587,10 +917,14 @@ int cmd_agent(const struct options *o)
 		}
 	}
 	sd_notify(0, "STOPPING=1");
-	say(LOG_NOTICE, "agent: stopping after %llu passes, %llu actions", a.passes, a.actions);
+	say(LOG_NOTICE, "agent: stopping after %llu passes, %llu actions (and %llu cheap passes that found nothing to do)",
+	    a.passes, a.actions, a.quick_passes);
 out:
 	rules_clear(&a.rules);
 	track_clear(&a.track);
+	quick_clear(&a);
+	if (a.have_last)
+		discovery_clear(&a.last);
 	free(a.outs);
 	free(a.sql_note);
 	if (a.sfd >= 0)

@@ -11,6 +11,7 @@
  * It does not read directories or act.
  */
 #include <ctype.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -377,4 +378,61 @@ int rules_keep(const struct rule *r, struct session *const *v, size_t n, bool *r
 	}
 	free(e);
 	return 0;
+}
+
+static bool may_in(char *const *v, size_t n, const char *value)
+{
+	size_t i;
+
+	if (!n || !value)
+		return true;
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], value) == 0)
+			return true;
+	return false;
+}
+
+bool rules_may_match(const struct selector *sel, const struct session *s, int64_t now_us, bool ignore_time)
+{
+	size_t i;
+	bool hit;
+
+	if (sel->npids) {
+		for (hit = false, i = 0; i < sel->npids && !hit; i++)
+			hit = sel->pids[i] == s->pid;
+		if (!hit)
+			return false;
+	}
+	if (!may_in(sel->users, sel->nusers, s->user) || !may_in(sel->dbs, sel->ndbs, s->database) ||
+	    !may_in(sel->states, sel->nstates, s->state))
+		return false;
+	if (sel->nclients && s->transport != TRANSPORT_NONE) {
+		for (hit = false, i = 0; i < sel->nclients && !hit; i++) {
+			if (sel->clients[i].family == AF_UNIX)
+				hit = s->transport == TRANSPORT_UNIX;
+			else
+				hit = s->transport == TRANSPORT_TCP &&
+				      (!s->client_addr[0] || cidr_contains(&sel->clients[i], s->client_addr));
+		}
+		if (!hit)
+			return false;
+	}
+	if (sel->older_than_ms >= 0 && s->start_us != TIME_UNKNOWN &&
+	    (now_us - s->start_us) / 1000 < sel->older_than_ms)
+		return false;
+	if (ignore_time)
+		return true;
+	if (sel->idle_for_ms >= 0 && s->state) {
+		if (strcmp(s->state, "active") == 0 || strcmp(s->state, "starting") == 0)
+			return false;
+		if (s->state_change_us != TIME_UNKNOWN && (now_us - s->state_change_us) / 1000 < sel->idle_for_ms)
+			return false;
+	}
+	if (sel->running_for_ms >= 0 && s->state) {
+		if (strcmp(s->state, "active") != 0 && strcmp(s->state, "fastpath function call") != 0)
+			return false;
+		if (s->query_start_us != TIME_UNKNOWN && (now_us - s->query_start_us) / 1000 < sel->running_for_ms)
+			return false;
+	}
+	return true;
 }

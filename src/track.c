@@ -24,7 +24,7 @@ static int ent_cmp(const void *pa, const void *pb)
 
 static bool tracked(const struct session *s)
 {
-	return s->is_client && s->state_change_us == TIME_UNKNOWN;
+	return s->is_client;
 }
 
 int track_update(struct tracker *t, struct session_list *l, const uint64_t *io, int64_t now_us)
@@ -56,6 +56,12 @@ int track_update(struct tracker *t, struct session_list *l, const uint64_t *io, 
 			e->since_us = old->since_us;
 		else
 			e->since_us = now_us;
+		if (!old)
+			e->since_lo_us = s->start_us != TIME_UNKNOWN ? s->start_us : 0;
+		else if (old->state && s->state && strcmp(old->state, s->state) == 0)
+			e->since_lo_us = old->since_lo_us;
+		else
+			e->since_lo_us = t->last_us;
 		if (e->io == TRACK_IO_UNKNOWN && old)
 			e->io = old->io;
 	}
@@ -69,7 +75,7 @@ int track_update(struct tracker *t, struct session_list *l, const uint64_t *io, 
 		key.pid = s->pid;
 		key.start_ticks = s->start_ticks;
 		e = bsearch(&key, nv, n, sizeof(*nv), ent_cmp);
-		if (!e || !s->state)
+		if (!e || !s->state || s->state_change_us != TIME_UNKNOWN)
 			continue;
 		s->state_change_us = e->since_us;
 		if (strcmp(s->state, "active") == 0 || strcmp(s->state, "fastpath function call") == 0)
@@ -78,7 +84,20 @@ int track_update(struct tracker *t, struct session_list *l, const uint64_t *io, 
 	free(t->v);
 	t->v = nv;
 	t->n = n;
+	t->last_us = now_us;
 	return 0;
+}
+
+const struct track_ent *track_find(const struct tracker *t, pid_t pid, unsigned long long start_ticks)
+{
+	struct track_ent key;
+
+	if (!t->n)
+		return NULL;
+	memset(&key, 0, sizeof(key));
+	key.pid = pid;
+	key.start_ticks = start_ticks;
+	return bsearch(&key, t->v, t->n, sizeof(*t->v), ent_cmp);
 }
 
 void track_clear(struct tracker *t)
@@ -88,6 +107,7 @@ void track_clear(struct tracker *t)
 	free(t->v);
 	t->v = NULL;
 	t->n = 0;
+	t->last_us = 0;
 }
 
 static int field(const char *text, const char *name, uint64_t *ret)

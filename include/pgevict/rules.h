@@ -79,4 +79,16 @@ void rules_clear(struct rule_set *set);
  */
 int rules_keep(const struct rule *r, struct session *const *v, size_t n, bool *ret_act);
 
+/*
+ * Could R match S once everything is known?  For the agent's cheap
+ * passes, on sessions read from process titles alone: like select_match,
+ * but a value that is not known (NULL user or database from an ambiguous
+ * title, no client address, application_name) may match, and
+ * state_change_us / query_start_us are taken as the earliest the state
+ * can have begun, so --idle-for and --running-for compare an upper bound
+ * of the duration.  IGNORE_TIME leaves those two out.  Never false when
+ * select_match could be true on the full data.
+ */
+bool rules_may_match(const struct selector *sel, const struct session *s, int64_t now_us, bool ignore_time);
+
 #endif

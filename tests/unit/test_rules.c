@@ -276,6 +276,74 @@ static void test_select_parse_string(void **state)
 	select_clear(&s);
 }
 
+/* ---- rules_may_match: never false where select_match could be true ---- */
+
+static void test_may_match(void **state)
+{
+	struct session_list l = { 0 };
+	struct selector sel;
+	struct session *s;
+	char err[200];
+	const int64_t now = INT64_C(10000000000);
+	(void)state;
+
+	s = session_list_add(&l);
+	assert_non_null(s);
+	s->pid = 42;
+	s->is_client = true;
+	s->state = select_known_state("idle in transaction");
+	s->start_us = now - 3600 * INT64_C(1000000);
+	s->state_change_us = now - 120 * INT64_C(1000000);   /* began no earlier */
+
+	select_init(&sel);
+	assert_int_equal(select_parse_string(&sel, "--user app --state 'idle in transaction' --idle-for 10min --client 10.0.0.0/8 --app web",
+					     err, sizeof(err)), 0);
+	/* user unknown (ambiguous title), no client known, app never known:
+	 * all may match; but at most 2 minutes idle: not yet */
+	assert_false(rules_may_match(&sel, s, now, false));
+	assert_true(rules_may_match(&sel, s, now, true));
+	s->state_change_us = now - 700 * INT64_C(1000000);
+	assert_true(rules_may_match(&sel, s, now, false));
+	/* an unknown start of the state may match */
+	s->state_change_us = TIME_UNKNOWN;
+	assert_true(rules_may_match(&sel, s, now, false));
+	/* a known other user, state, or client: no */
+	s->user = strdup("other");
+	assert_false(rules_may_match(&sel, s, now, true));
+	free(s->user);
+	s->user = strdup("app");
+	assert_true(rules_may_match(&sel, s, now, true));
+	s->transport = TRANSPORT_TCP;
+	strcpy(s->client_addr, "192.0.2.1");
+	assert_false(rules_may_match(&sel, s, now, true));
+	strcpy(s->client_addr, "10.1.2.3");
+	assert_true(rules_may_match(&sel, s, now, true));
+	s->transport = TRANSPORT_UNIX;
+	assert_false(rules_may_match(&sel, s, now, true));
+	s->transport = TRANSPORT_NONE;
+	s->state = select_known_state("active");
+	assert_false(rules_may_match(&sel, s, now, false));
+	s->state = NULL;               /* unknown state: may */
+	assert_true(rules_may_match(&sel, s, now, false));
+	select_clear(&sel);
+
+	/* running-for against the earliest query start; older-than, pid */
+	assert_int_equal(select_parse_string(&sel, "--running-for 5min --older-than 30min --pid 42", err, sizeof(err)), 0);
+	s->state = select_known_state("active");
+	s->query_start_us = now - 200 * INT64_C(1000000);
+	assert_false(rules_may_match(&sel, s, now, false));
+	s->query_start_us = now - 400 * INT64_C(1000000);
+	assert_true(rules_may_match(&sel, s, now, false));
+	s->start_us = now - 60 * INT64_C(1000000);
+	assert_false(rules_may_match(&sel, s, now, false));
+	s->start_us = TIME_UNKNOWN;
+	assert_true(rules_may_match(&sel, s, now, false));
+	s->pid = 43;
+	assert_false(rules_may_match(&sel, s, now, false));
+	select_clear(&sel);
+	session_list_clear(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_nul),
 		cmocka_unit_test(test_keep),
 		cmocka_unit_test(test_select_parse_string),
+		cmocka_unit_test(test_may_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

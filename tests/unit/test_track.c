@@ -57,7 +57,11 @@ static void test_track(void **state)
 	assert_int_equal(l.v[1].query_start_us, 1000);
 	assert_int_equal(l.v[2].state_change_us, 5);
 	assert_int_equal(l.v[3].state_change_us, TIME_UNKNOWN);
-	assert_int_equal(t.n, 2);
+	assert_int_equal(t.n, 3);      /* SQL-timed ones are tracked, not set */
+	/* the upper bound: new sessions' states began no earlier than their
+	 * start (unknown here: 0) */
+	assert_int_equal(track_find(&t, 100, 1)->since_lo_us, 0);
+	assert_null(track_find(&t, 400, 1));
 	session_list_clear(&l);
 
 	/* pass 2 at t=2000: same states, same IO: the clocks keep 1000 */
@@ -78,15 +82,21 @@ static void test_track(void **state)
 	pass(&t, &l, io, 3000);
 	assert_int_equal(l.v[0].state_change_us, 3000);
 	assert_int_equal(l.v[1].state_change_us, 3000);
+	/* IO restarts the lower bound only; a new state began after the
+	 * previous pass (2000) */
+	assert_int_equal(track_find(&t, 100, 1)->since_lo_us, 0);
+	assert_int_equal(track_find(&t, 200, 1)->since_lo_us, 2000);
 	session_list_clear(&l);
 
 	/* pass 4: IO unknown this time: no restart; pid 200 is now another
-	 * process (start 2): a new clock */
+	 * process (start 2): a new clock, bounded by its start */
 	add(&l, 100, 1, "idle in transaction");
-	add(&l, 200, 2, "idle");
+	add(&l, 200, 2, "idle")->start_us = 3500;
 	pass(&t, &l, NULL, 4000);
 	assert_int_equal(l.v[0].state_change_us, 3000);
 	assert_int_equal(l.v[1].state_change_us, 4000);
+	assert_int_equal(track_find(&t, 200, 2)->since_lo_us, 3500);
+	assert_null(track_find(&t, 200, 1));
 	session_list_clear(&l);
 
 	/* pass 5: 100 gone, forgotten; comes back (same identity): new clock */
