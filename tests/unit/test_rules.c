@@ -170,6 +170,7 @@ static void test_nul(void **state)
 	assert_int_equal(err.line, 2);
 	assert_non_null(strstr(err.msg, "NUL"));
 	assert_int_equal(set.n, 0);
+	rules_clear(&set);
 }
 
 /* ---- rules_keep ---- */
