@@ -56,7 +56,9 @@ int track_update(struct tracker *t, struct session_list *l, const uint64_t *io, 
 			e->since_us = old->since_us;
 		else
 			e->since_us = now_us;
-		if (!old)
+		if (s->state_change_us != TIME_UNKNOWN)
+			e->since_lo_us = s->state_change_us;   /* SQL knows it exactly */
+		else if (!old)
 			e->since_lo_us = s->start_us != TIME_UNKNOWN ? s->start_us : 0;
 		else if (old->state && s->state && strcmp(old->state, s->state) == 0)
 			e->since_lo_us = old->since_lo_us;

@@ -14,7 +14,8 @@
  * It also keeps the other bound, for the agent's cheap passes that decide
  * whether a full one is needed: the state cannot have begun before
  * since_lo (the last pass that saw another state, or the backend start),
- * so now - since_lo is at least how long the state has lasted.
+ * so now - since_lo is at least how long the state has lasted (for a
+ * session SQL timed, since_lo is SQL's state_change: exact).
  */
 #ifndef PGEVICT_TRACK_H
 #define PGEVICT_TRACK_H

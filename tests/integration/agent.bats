@@ -11,7 +11,7 @@ setup_file() {
 	[ "$(id -u)" = 0 ] || return 0
 	pgt_cluster_create a1 || return 1
 	local r
-	for r in ix_old ix_other k_a k_b k_c ns_a hup_a hup_b; do
+	for r in ix_old ix_other k_a k_b k_c ns_a hup_a hup_b run_a; do
 		pgt_sql a1 "create role $r login" >/dev/null || return 1
 	done
 	export a1_dir a1_data a1_sock a1_port a1_name a1_log
@@ -177,6 +177,40 @@ wait_for() {
 	wait "$AGENT" || rc=$?
 	AGENT=
 	[ "$rc" -eq 0 ]
+}
+
+@test "running with SQL: cheap passes see the session come of age, a full pass ends it; an idle one stays" {
+	need_root
+	cat >"$RULES/idle.conf" <<-EOF
+	[idle-xact]
+	match = --user run_a --state 'idle in transaction' --idle-for 4s
+	action = terminate
+	EOF
+	hold a1 "host=127.0.0.1 user=run_a dbname=postgres" 1 idle "$a1_dir/run/ra_idle"
+	start_agent --interval 1s
+	wait_for "$RULES/err" "agent: 1 rules"
+	hold a1 "host=127.0.0.1 user=run_a dbname=postgres" 1 xact "$a1_dir/run/ra_xact"
+	t0=$(date +%s%N)
+	pid=$(pids_of "$a1_dir/run/ra_xact")
+	since=$(pgt_sql a1 "select (extract(epoch from state_change) * 1000)::bigint from pg_stat_activity where pid = $pid")
+	wait_for "$RULES/out" "\"pid\":$pid" 150
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	acted_ms=$(( $(date -d "$(grep "\"pid\":$pid" "$RULES/out" | jq -r .time)" +%s%N) / 1000000 ))
+	echo "ended ${ms}ms after the session was up; acted $((acted_ms - since))ms after its state began"
+	[ $((acted_ms - since)) -ge 4000 ]
+	[ "$ms" -le 10000 ]
+	! alive "$pid"
+	alive "$(pids_of "$a1_dir/run/ra_idle")"
+	kill -TERM "$AGENT"
+	rc=0
+	wait "$AGENT" || rc=$?
+	AGENT=
+	[ "$rc" -eq 0 ]
+	# most passes were cheap ones: the full ones are few
+	full=$(sed -n 's/.*stopping after \([0-9]*\) passes.*/\1/p' "$RULES/err")
+	cheap=$(sed -n 's/.*(and \([0-9]*\) cheap passes.*/\1/p' "$RULES/err")
+	echo "full $full cheap $cheap"
+	[ "$cheap" -gt "$full" ]
 }
 
 @test "SIGHUP with a bad rule file keeps the old rules; SIGTERM stops with exit 0" {

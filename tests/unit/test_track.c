@@ -61,6 +61,7 @@ static void test_track(void **state)
 	/* the upper bound: new sessions' states began no earlier than their
 	 * start (unknown here: 0) */
 	assert_int_equal(track_find(&t, 100, 1)->since_lo_us, 0);
+	assert_int_equal(track_find(&t, 300, 1)->since_lo_us, 5);   /* SQL's */
 	assert_null(track_find(&t, 400, 1));
 	session_list_clear(&l);
 
