@@ -9,6 +9,13 @@
  * on stdout, JSON Lines with --json.  A session acted on by one rule is
  * left alone by the later rules of the same pass.
  *
+ * Between full passes, cheap ones: each postmaster's children (one read
+ * of /proc/PID/task/PID/children), each child's CPU time through a kept
+ * /proc/PID/schedstat fd, and the title only of those that ran since; if
+ * no rule could match any session once everything is known
+ * (rules_may_match), the full pass is skipped.  A full pass runs at least
+ * every FULL_EVERY_MS, which also finds new clusters.
+ *
  * Signals are blocked and read from a signalfd between rules and between
  * passes, so nothing interrupts an action: SIGTERM and SIGINT stop after
  * the rule in flight (exit 0), SIGHUP reloads the rules (a bad file keeps
