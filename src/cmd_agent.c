@@ -341,7 +341,7 @@ static void report(struct agent *a, const struct rule *ru, const struct plan_ite
 		out_json_line(o);
 		json_object_put(o);
 	} else {
-		char *user = escape_term(s->user), *db = escape_term(s->database), *n = escape_term(note);
+		char *user = escape_term(s->user), *db = escape_term(s->database), *n = note ? escape_term(note) : NULL;
 		printf("%s rule=%s %s pid=%d user=%s db=%s client=%s outcome=%s step=%s ms=%lld%s%s\n", now, ru->name,
 		       action_name(ru->action), (int)s->pid, user ? user : "-", db ? db : "-", client,
 		       outcome_name(res->outcome), step ? step : "-", res->elapsed_ms, n ? " note=" : "", n ? n : "");

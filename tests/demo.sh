@@ -45,6 +45,29 @@ kill -STOP "$stuck"
 "$PGEVICT" --cluster "$demo_port" terminate --pid "$stuck" --step-timeout 500ms || echo "(exit $?: severed)"
 kill -CONT "$stuck"
 run "$PGEVICT" --cluster "$demo_port" ls
+echo
+echo "demo: the agent: standing rules in a directory"
+rules=$demo_dir/rules
+mkdir -p "$rules"
+cat >"$rules/demo.conf" <<'EOF2'
+[idle-in-transaction]
+match  = --state 'idle in transaction' --idle-for 2s
+action = terminate
+
+[one-app-session]
+match  = --user app
+action = terminate
+keep   = 1
+EOF2
+pgt_hold demo "host=127.0.0.1 user=app dbname=postgres application_name=web" 3 idle
+pgt_hold demo "host=127.0.0.1 user=report dbname=postgres application_name=etl" 1 xact
+sleep 2.5
+step "cat $rules/demo.conf"
+cat "$rules/demo.conf"
+run "$PGEVICT" agent --rules "$rules" --check
+run "$PGEVICT" --cluster "$demo_port" agent --rules "$rules" --once --dry-run
+run "$PGEVICT" --cluster "$demo_port" agent --rules "$rules" --once
+run "$PGEVICT" --cluster "$demo_port" ls
 step "$PGEVICT ls --older-than 10   # a bad selector: one line, exit 2"
 "$PGEVICT" ls --older-than 10 || echo "(exit $?)"
 echo
