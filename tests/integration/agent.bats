@@ -15,6 +15,10 @@ setup_file() {
 		pgt_sql a1 "create role $r login" >/dev/null || return 1
 	done
 	export a1_dir a1_data a1_sock a1_port a1_name a1_log
+	# a small one whose every slot the tests fill
+	pgt_cluster_create a2 "max_connections=6" "superuser_reserved_connections=2" || return 1
+	pgt_sql a2 "create role full_a login" >/dev/null
+	export a2_dir a2_data a2_sock a2_port a2_name a2_log
 }
 
 teardown_file() {
@@ -211,6 +215,25 @@ wait_for() {
 	cheap=$(sed -n 's/.*(and \([0-9]*\) cheap passes.*/\1/p' "$RULES/err")
 	echo "full $full cheap $cheap"
 	[ "$cheap" -gt "$full" ]
+}
+
+@test "every slot taken, the superuser's too: the agent still ends the sessions its rule names" {
+	need_root
+	printf '[full]\nmatch = --user full_a\naction = terminate\n' >"$RULES/full.conf"
+	used=$(pgt_sql a2 "select count(*) from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()")
+	hold a2 "host=127.0.0.1 user=full_a dbname=postgres" $((6 - 2 - used)) idle "$a2_dir/run/full"
+	PGT_OSUSER=postgres hold a2 "host=$a2_sock user=postgres dbname=postgres" 2 idle "$a2_dir/run/fullsu"
+	run pgt_sql a2 "select 1"
+	[ "$status" -ne 0 ]
+	run "$PGEVICT" --cluster "$a2_port" agent --rules "$RULES" --once --json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"no SQL for"* ]]
+	out=$(printf '%s\n' "${lines[@]}" | grep '^{')
+	[ "$(printf '%s\n' "$out" | wc -l)" -eq $((6 - 2 - used)) ]
+	[ "$(printf '%s\n' "$out" | jq -r '.outcome + " " + .step' | sort -u)" = "gone signal" ]
+	for p in $(pids_of "$a2_dir/run/full"); do ! alive "$p"; done
+	for p in $(pids_of "$a2_dir/run/fullsu"); do alive "$p"; done
 }
 
 @test "SIGHUP with a bad rule file keeps the old rules; SIGTERM stops with exit 0" {
