@@ -49,7 +49,7 @@ static void test_good(void **state)
 		"  via = signal,destroy\n"
 		"  step-timeout = 500ms\n"
 		"[nets]\n"
-		"match = --client 10.0.0.0/8 --client local\n"
+		"match = --client 10.0.0.0/8 --client local ; an inline comment\n"
 		"action = sever\n"
 		"[long]\n"
 		"match = --running-for 5min\n"
