@@ -59,6 +59,23 @@
  * process (a pid reused by another process fails through the old fd);
  * the title is read again only when the process ran since: a backend
  * that did not run cannot have changed it.  What the title says is kept. */
+struct dry_key {
+	size_t rule;                 /* index in the rules (forgotten on reload) */
+	pid_t pid;
+	unsigned long long start_ticks;
+};
+
+static int dry_cmp(const void *pa, const void *pb)
+{
+	const struct dry_key *a = pa, *b = pb;
+
+	if (a->rule != b->rule)
+		return a->rule < b->rule ? -1 : 1;
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	return a->start_ticks < b->start_ticks ? -1 : a->start_ticks > b->start_ticks;
+}
+
 struct qent {
 	pid_t pid;
 	unsigned long long start_ticks;
@@ -92,6 +109,10 @@ struct agent {
 	int64_t btime;
 	long hz;
 	unsigned long long quick_passes;
+	/* --dry-run: what the previous pass planned, so that a plan that
+	 * stands is reported once, not every pass */
+	struct dry_key *dry_prev, *dry_cur;
+	size_t ndry_prev, ndry_cur, capdry, capprev;
 	/* --once: every outcome, for the exit status */
 	enum outcome *outs;
 	size_t nouts, capouts;
@@ -280,6 +301,7 @@ static void reload(struct agent *a)
 	} else {
 		rules_clear(&a->rules);
 		a->rules = fresh;
+		a->ndry_prev = 0;    /* rule indexes changed meaning */
 		a->nfiles = nfiles;
 		say(LOG_NOTICE, "reload: %zu rules from %zu files in '%s'", a->rules.n, a->nfiles, a->o->rules_dir);
 	}
@@ -735,6 +757,24 @@ static int run_rule(struct agent *a, const struct rule *ru, struct discovery *d,
 		openlog("pgevict", LOG_PID, LOG_DAEMON);   /* evict_apply closed it */
 	}
 	for (i = 0; i < sub.n; i++) {
+		if (a->o->dry_run) {
+			struct dry_key key = { (size_t)(ru - a->rules.v), sub.v[i].s->pid, sub.v[i].s->start_ticks };
+			bool seen = a->ndry_prev &&
+				    bsearch(&key, a->dry_prev, a->ndry_prev, sizeof(key), dry_cmp);
+			if (a->ndry_cur == a->capdry) {
+				size_t cap = a->capdry ? a->capdry * 2 : 64;
+				struct dry_key *nv = realloc(a->dry_cur, cap * sizeof(*nv));
+				if (!nv) {
+					r = -ENOMEM;
+					goto out;
+				}
+				a->dry_cur = nv;
+				a->capdry = cap;
+			}
+			a->dry_cur[a->ndry_cur++] = key;
+			if (seen)
+				continue;
+		}
 		report(a, ru, &sub.v[i], &res[i]);
 		a->actions++;
 		if ((r = keep_outcome(a, res[i].outcome)) < 0)
@@ -802,6 +842,18 @@ out:
 	if (r == -ENOMEM)
 		say(LOG_ERR, "out of memory");
 	free(acted);
+	if (a->o->dry_run) {
+		/* this pass's plans are the next one's "already said" */
+		struct dry_key *t = a->dry_prev;
+		size_t cap = a->capdry;
+		qsort(a->dry_cur, a->ndry_cur, sizeof(*a->dry_cur), dry_cmp);
+		a->dry_prev = a->dry_cur;
+		a->ndry_prev = a->ndry_cur;
+		a->dry_cur = t;
+		a->ndry_cur = 0;
+		a->capdry = a->capprev;
+		a->capprev = cap;
+	}
 	/* kept for the cheap passes: the clusters and their names */
 	if (a->have_last)
 		discovery_clear(&a->last);
@@ -930,6 +982,8 @@ out:
 	rules_clear(&a.rules);
 	track_clear(&a.track);
 	quick_clear(&a);
+	free(a.dry_prev);
+	free(a.dry_cur);
 	if (a.have_last)
 		discovery_clear(&a.last);
 	free(a.outs);

@@ -11,7 +11,7 @@ setup_file() {
 	[ "$(id -u)" = 0 ] || return 0
 	pgt_cluster_create a1 || return 1
 	local r
-	for r in ix_old ix_other k_a k_b k_c ns_a hup_a hup_b run_a; do
+	for r in ix_old ix_other k_a k_b k_c ns_a hup_a hup_b run_a dry_a; do
 		pgt_sql a1 "create role $r login" >/dev/null || return 1
 	done
 	export a1_dir a1_data a1_sock a1_port a1_name a1_log
@@ -287,6 +287,27 @@ wait_for() {
 	[ "$ms" -ge 3000 ]
 	jq -e "select(.pid == $STOPPED) | .outcome == \"severed\" and .step == \"destroy\"" "$RULES/out"
 	grep -q "agent: stopping after 1 passes, 1 actions" "$RULES/err"
+}
+
+@test "a running --dry-run agent reports a standing plan once, and touches nothing" {
+	need_root
+	printf '[dry]\nmatch = --user dry_a\naction = terminate\n' >"$RULES/dry.conf"
+	hold a1 "host=127.0.0.1 user=dry_a dbname=postgres" 1 idle "$a1_dir/run/dry"
+	pid=$(pids_of "$a1_dir/run/dry")
+	start_agent --interval 300ms --dry-run
+	wait_for "$RULES/out" "\"pid\":$pid"
+	sleep 2                      # several more passes, each a full one
+	kill -TERM "$AGENT"
+	rc=0
+	wait "$AGENT" || rc=$?
+	AGENT=
+	[ "$rc" -eq 0 ]
+	cat "$RULES/out" "$RULES/err"
+	[ "$(grep -c "\"pid\":$pid" "$RULES/out")" -eq 1 ]
+	jq -e 'select(.pid == '"$pid"') | .outcome == "planned"' "$RULES/out"
+	passes=$(sed -n 's/.*stopping after \([0-9]*\) passes.*/\1/p' "$RULES/err")
+	[ "$passes" -ge 4 ]
+	alive "$pid"
 }
 
 @test "SIGINT stops a running agent with exit 0, also with no rules at all" {
