@@ -11,7 +11,7 @@ setup_file() {
 	[ "$(id -u)" = 0 ] || return 0
 	pgt_cluster_create a1 || return 1
 	local r
-	for r in ix_old ix_other k_a k_b k_c ns_a hup_a hup_b run_a dry_a; do
+	for r in ix_old ix_other k_a k_b k_c ns_a hup_a hup_b run_a dry_a aud_a; do
 		pgt_sql a1 "create role $r login" >/dev/null || return 1
 	done
 	export a1_dir a1_data a1_sock a1_port a1_name a1_log
@@ -308,6 +308,38 @@ wait_for() {
 	passes=$(sed -n 's/.*stopping after \([0-9]*\) passes.*/\1/p' "$RULES/err")
 	[ "$passes" -ge 4 ]
 	alive "$pid"
+}
+
+@test "audit: every step and outcome goes to syslog, tagged with the rule" {
+	need_root
+	command -v unshare >/dev/null || skip "no unshare (util-linux)"
+	printf '[audit-me]\nmatch = --user aud_a\naction = terminate\n' >"$RULES/a.conf"
+	hold a1 "host=127.0.0.1 user=aud_a dbname=postgres" 1 idle "$a1_dir/run/aud"
+	pid=$(pids_of "$a1_dir/run/aud")
+	# a stand-in for the syslog socket, put at /dev/log in a mount
+	# namespace of the agent's own (this host's /dev is not touched)
+	"$PGT_HELPERS/notifysock" "$RULES/log" 30 >"$RULES/syslog" 2>&1 </dev/null 3>&- 4>&- &
+	LOGGER=$!
+	pgt_track a1 "$LOGGER"
+	for i in $(seq 1 50); do [ -S "$RULES/log" ] && break; sleep 0.1; done
+	run unshare --mount --propagation private sh -ec '
+		mkdir "$1/olddev"
+		mount --rbind /dev "$1/olddev"
+		mount -t tmpfs -o size=64k,mode=755 pgevict-test-dev /dev
+		touch /dev/null /dev/log
+		mount --bind "$1/olddev/null" /dev/null
+		mount --bind "$1/log" /dev/log
+		shift
+		exec "$@"' sh "$RULES" "$PGEVICT" --cluster "$a1_port" agent --rules "$RULES" --once --json
+	kill -TERM "$LOGGER"
+	wait "$LOGGER" || true
+	[[ "$output" != *"mount:"* ]] || skip "cannot make a private /dev here: $output"
+	echo "$output"
+	cat "$RULES/syslog"
+	[ "$status" -eq 0 ]
+	grep -q "pgevict\[[0-9]*\]: rule=audit-me terminate pid=$pid start=[0-9]* cluster=$a1_data user=aud_a database=postgres client=127.0.0.1:[0-9]* step=sql sent" "$RULES/syslog"
+	grep -q "rule=audit-me terminate pid=$pid .* outcome=gone" "$RULES/syslog"
+	! alive "$pid"
 }
 
 @test "SIGINT stops a running agent with exit 0, also with no rules at all" {
