@@ -10,7 +10,8 @@
  * left alone by the later rules of the same pass.
  *
  * Between full passes, cheap ones: each postmaster's children (one read
- * of /proc/PID/task/PID/children), each child's CPU time through a kept
+ * of /proc/PID/task/PID/children, and only when the postmaster ran since:
+ * only it forks them), each child's CPU time through a kept
  * /proc/PID/schedstat fd, and the title only of those that ran since; if
  * no rule could match any session once everything is known
  * (rules_may_match), the full pass is skipped.  A full pass runs at least
@@ -51,7 +52,7 @@
 #include "pgevict/track.h"
 
 #define RULE_FILE_MAX (1 << 20)
-#define FULL_EVERY_MS 30000      /* a full pass at least this often */
+#define FULL_EVERY_MS 60000      /* a full pass at least this often */
 #define TITLE_MAX 1024
 
 /* A child of a postmaster seen by the cheap passes.  Its CPU time is read
@@ -59,6 +60,17 @@
  * process (a pid reused by another process fails through the old fd);
  * the title is read again only when the process ran since: a backend
  * that did not run cannot have changed it.  What the title says is kept. */
+/* A postmaster seen by the cheap passes: a child is born only when the
+ * postmaster runs (it forks), so while its CPU time stands still the
+ * children are the ones already known. */
+struct pmstate {
+	pid_t pid;
+	unsigned long long start_ticks;
+	int fd;                      /* its /proc/PID/schedstat, kept */
+	unsigned long long runtime;
+	bool have, used;
+};
+
 struct dry_key {
 	size_t rule;                 /* index in the rules (forgotten on reload) */
 	pid_t pid;
@@ -78,6 +90,7 @@ static int dry_cmp(const void *pa, const void *pb)
 
 struct qent {
 	pid_t pid;
+	pid_t pm;                    /* its postmaster */
 	unsigned long long start_ticks;
 	int fd;                      /* /proc/PID/schedstat, or -1 */
 	unsigned long long runtime;  /* ns on the CPU, schedstat field 1 */
@@ -109,6 +122,8 @@ struct agent {
 	int64_t btime;
 	long hz;
 	unsigned long long quick_passes;
+	struct pmstate *pm;
+	size_t npm;
 	/* --dry-run: what the previous pass planned, so that a plan that
 	 * stands is reported once, not every pass */
 	struct dry_key *dry_prev, *dry_cur;
@@ -400,7 +415,22 @@ static void note_sql(struct agent *a, const struct discovery *d)
 	a->sql_note = strdup(buf);
 }
 
-/* Time the states SQL did not: /proc/PID/io, then the tracker. */
+/* Does S's I/O matter: could a rule with --idle-for or --running-for
+ * match it, time aside?  (Others need no clock of their own.) */
+static bool io_relevant(const struct agent *a, const struct session *s, int64_t now_us)
+{
+	size_t k;
+
+	for (k = 0; k < a->rules.n; k++) {
+		const struct selector *sel = &a->rules.v[k].sel;
+		if ((sel->idle_for_ms >= 0 || sel->running_for_ms >= 0) && rules_may_match(sel, s, now_us, true))
+			return true;
+	}
+	return false;
+}
+
+/* Time the states SQL did not: /proc/PID/io of the sessions a timed rule
+ * may match, then the tracker. */
 static int track_pass(struct agent *a, struct discovery *d)
 {
 	uint64_t *io;
@@ -414,7 +444,7 @@ static int track_pass(struct agent *a, struct discovery *d)
 		const struct session *s = &d->sessions.v[i];
 		char *text = NULL;
 		io[i] = TRACK_IO_UNKNOWN;
-		if (!s->is_client || s->state_change_us != TIME_UNKNOWN)
+		if (!s->is_client || s->state_change_us != TIME_UNKNOWN || !io_relevant(a, s, d->now_us))
 			continue;
 		if (procfs_read(a->pfd, s->pid, "io", 1024, &text, NULL) == 0 && track_parse_io(text, &io[i]) < 0)
 			io[i] = TRACK_IO_UNKNOWN;
@@ -551,6 +581,55 @@ static int quick_session(struct agent *a, struct pg_cluster *c, const struct qen
 	return 0;
 }
 
+/* The state of C's postmaster, opened (and its start checked) the first
+ * time; NULL when it is not the process C was (then a full pass). */
+static struct pmstate *pm_get(struct agent *a, const struct pg_cluster *c)
+{
+	struct pmstate *ps, *nv;
+	unsigned long long ticks;
+	char rel[32];
+	size_t i;
+
+	for (i = 0; i < a->npm; i++)
+		if (a->pm[i].pid == c->pid && a->pm[i].start_ticks == c->start_ticks)
+			return &a->pm[i];
+	if (procfs_start_ticks(a->pfd, c->pid, &ticks, NULL) < 0 || ticks != c->start_ticks)
+		return NULL;
+	if (!(nv = realloc(a->pm, (a->npm + 1) * sizeof(*nv))))
+		return NULL;
+	a->pm = nv;
+	ps = &a->pm[a->npm];
+	memset(ps, 0, sizeof(*ps));
+	ps->pid = c->pid;
+	ps->start_ticks = c->start_ticks;
+	snprintf(rel, sizeof(rel), "%d/schedstat", (int)c->pid);
+	ps->fd = openat(a->pfd, rel, O_RDONLY | O_CLOEXEC);
+	if (ps->fd < 0)
+		return NULL;
+	a->npm++;
+	return ps;
+}
+
+/* Close the postmaster states no cluster used in this pass (all: ALL). */
+static void pm_prune(struct agent *a, bool all)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < a->npm; i++) {
+		if (!all && a->pm[i].used) {
+			a->pm[i].used = false;
+			a->pm[k++] = a->pm[i];
+			continue;
+		}
+		close(a->pm[i].fd);
+	}
+	a->npm = k;
+	if (all) {
+		free(a->pm);
+		a->pm = NULL;
+	}
+}
+
 /*
  * A cheap pass: the postmasters' children (one read each), their titles
  * (one pread each, through kept fds), the tracker, and for every rule the
@@ -570,15 +649,38 @@ static int quick_pass(struct agent *a, int64_t now_us)
 		return 1;
 	for (k = 0; k < a->last.clusters.n; k++) {
 		struct pg_cluster *c = a->last.clusters.v[k];
-		unsigned long long ticks;
+		struct pmstate *ps;
+		struct qent pmq = { .pid = c->pid, .fd = -1 };
+		unsigned long long prt;
 		char rel[64], *kids = NULL, *p, *end;
+		bool cached;
 
 		/* the postmaster must still be the same process */
-		if (procfs_start_ticks(a->pfd, c->pid, &ticks, NULL) < 0 || ticks != c->start_ticks)
+		if (!(ps = pm_get(a, c)))
 			goto out;
-		snprintf(rel, sizeof(rel), "task/%d/children", (int)c->pid);
-		if (procfs_read(a->pfd, c->pid, rel, 1 << 20, &kids, NULL) < 0)
-			goto out;   /* no CONFIG_PROC_CHILDREN: full passes only */
+		ps->used = true;
+		pmq.fd = ps->fd;
+		if (quick_runtime(a, &pmq, &prt) != 1)
+			goto out;
+		cached = ps->have && prt == ps->runtime;
+		if (cached) {
+			/* it has not run: no child was born; the known ones */
+			size_t j, len = 0;
+			if (!(kids = malloc(a->nq * 12 + 1))) {
+				r = -ENOMEM;
+				goto out;
+			}
+			kids[0] = '\0';
+			for (j = 0; j < a->nq; j++)
+				if (a->q[j].pm == c->pid)
+					len += (size_t)sprintf(kids + len, "%d ", (int)a->q[j].pid);
+		} else {
+			snprintf(rel, sizeof(rel), "task/%d/children", (int)c->pid);
+			if (procfs_read(a->pfd, c->pid, rel, 1 << 20, &kids, NULL) < 0)
+				goto out;   /* no CONFIG_PROC_CHILDREN: full passes only */
+			ps->runtime = prt;
+			ps->have = true;
+		}
 		for (p = kids;; p = end) {
 			struct qent key = { 0 }, *old, *e;
 			unsigned long long rt = 0;
@@ -610,7 +712,12 @@ static int quick_pass(struct agent *a, int64_t now_us)
 				*e = key;
 				e->fd = -1;
 			}
+			e->pm = c->pid;
 			got = old ? quick_runtime(a, e, &rt) : 0;
+			if (got == 0 && cached) {
+				qent_drop(e);   /* gone; nothing new was born */
+				continue;
+			}
 			if (got == 0) {
 				/* new, gone, or the pid is another process now */
 				qent_drop(e);
@@ -649,19 +756,13 @@ static int quick_pass(struct agent *a, int64_t now_us)
 		goto out;
 	}
 	for (i = 0; i < l.n; i++) {
+		char *text = NULL;
 		io[i] = TRACK_IO_UNKNOWN;
-		for (k = 0; k < a->rules.n; k++) {
-			const struct selector *sel = &a->rules.v[k].sel;
-			char *text = NULL;
-			if ((sel->idle_for_ms < 0 && sel->running_for_ms < 0) ||
-			    !rules_may_match(sel, &l.v[i], now_us, true))
-				continue;
-			if (procfs_read(a->pfd, l.v[i].pid, "io", 1024, &text, NULL) == 0 &&
-			    track_parse_io(text, &io[i]) < 0)
-				io[i] = TRACK_IO_UNKNOWN;
-			free(text);
-			break;
-		}
+		if (!io_relevant(a, &l.v[i], now_us))
+			continue;
+		if (procfs_read(a->pfd, l.v[i].pid, "io", 1024, &text, NULL) == 0 && track_parse_io(text, &io[i]) < 0)
+			io[i] = TRACK_IO_UNKNOWN;
+		free(text);
 	}
 	if ((r = track_update(&a->track, &l, io, now_us)) < 0)
 		goto out;
@@ -687,6 +788,7 @@ static int quick_pass(struct agent *a, int64_t now_us)
 	}
 	a->quick_passes++;
 out:
+	pm_prune(a, false);
 	/* what was not carried over: closed */
 	quick_clear(a);
 	a->q = nv;
@@ -982,6 +1084,7 @@ out:
 	rules_clear(&a.rules);
 	track_clear(&a.track);
 	quick_clear(&a);
+	pm_prune(&a, true);
 	free(a.dry_prev);
 	free(a.dry_cur);
 	if (a.have_last)

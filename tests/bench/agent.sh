@@ -172,7 +172,7 @@ verdict() {
 	done
 	echo
 	echo "a cheap pass reads each backend's schedstat (and its title only when it ran); a full pass"
-	echo "(discovery, SQL, sockets) runs when a rule could match, and at least every 30s"
+	echo "(discovery, SQL, sockets) runs when a rule could match, and at least every 60s"
 	echo
 	echo "server CPU: the postmaster's children other than the held sessions (the backend answering the"
 	echo "agent's pg_stat_activity query, and the auxiliary processes), for the same window"
