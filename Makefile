@@ -5,6 +5,8 @@
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
+SYSCONFDIR ?= /etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 CC      ?= cc
 
 ifeq ($(SANITIZE),1)
@@ -17,7 +19,7 @@ OPT     ?= -O2 -g
 SANLD   :=
 endif
 
-PKGS    := libproc2 libnl-3.0 libnl-route-3.0 libpq json-c libpcap
+PKGS    := libproc2 libnl-3.0 libnl-route-3.0 libpq json-c libpcap inih libsystemd
 # Recursive (=) so that pkg-config runs after `make deps` installed them.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
@@ -99,9 +101,18 @@ bench: deps
 deps:
 	@tests/deps.sh
 
+# The unit runs the binary where PREFIX put it; the example rules go to
+# $(SYSCONFDIR)/pgevict/rules.d as *.conf.example: none is in force until
+# an operator copies it to a *.conf name.
 install: all
 	install -D -m 0755 $(BUILD)/pgevict $(DESTDIR)$(PREFIX)/sbin/pgevict
 	install -D -m 0644 src/pgevict.8 $(DESTDIR)$(PREFIX)/share/man/man8/pgevict.8
+	install -d -m 0755 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/pgevict/rules.d
+	sed -e 's|/usr/local/sbin/pgevict|$(PREFIX)/sbin/pgevict|g' \
+	    -e 's|/etc/pgevict/rules.d|$(SYSCONFDIR)/pgevict/rules.d|g' \
+	    systemd/pgevict-agent.service >$(DESTDIR)$(UNITDIR)/pgevict-agent.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/pgevict-agent.service
+	install -m 0644 rules/*.conf.example rules/README $(DESTDIR)$(SYSCONFDIR)/pgevict/rules.d/
 
 clean:
 	rm -rf build build-san

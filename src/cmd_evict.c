@@ -27,6 +27,7 @@
 
 #include "pgevict/cmd.h"
 #include "pgevict/escape.h"
+#include "pgevict/evict.h"
 #include "pgevict/ladder.h"
 #include "pgevict/netns.h"
 #include "pgevict/pgsql.h"
@@ -91,7 +92,8 @@ static void audit(const struct run *run, const struct target *t, const char *wha
 	char *user = escape_term(s->user), *db = escape_term(s->database);
 
 	out_client(s, client, sizeof(client));
-	syslog(LOG_NOTICE, "%s pid=%d start=%llu cluster=%s user=%s database=%s client=%s %s",
+	syslog(LOG_NOTICE, "%s%s%s%s pid=%d start=%llu cluster=%s user=%s database=%s client=%s %s",
+	       run->o->rule ? "rule=" : "", run->o->rule ? run->o->rule : "", run->o->rule ? " " : "",
 	       action_name(run->action), (int)s->pid, s->start_ticks,
 	       s->cluster->data_dir ? s->cluster->data_dir : "?", user ? user : "?", db ? db : "?",
 	       client, what);
@@ -376,30 +378,32 @@ static void wait_cancel(struct run *run, enum step step)
 	pgsql_close(conn);
 }
 
-static void print_plan_or_result(const struct run *run)
+static void print_plan_or_result(const struct options *opts, enum action action, const struct plan *plan,
+				 const struct evict_result *res)
 {
 	static const char *const hdr[] = { "PID", "USER", "DATABASE", "CLIENT", "OUTCOME", "STEP", "MS", "NOTE" };
 	struct table *tb = NULL;
 	size_t i;
 
-	if (!run->o->json && !(tb = table_new(8, hdr)))
+	if (!opts->json && !(tb = table_new(8, hdr)))
 		return;
-	for (i = 0; i < run->n; i++) {
-		const struct target *t = &run->t[i];
-		const struct session *s = t->it->s;
+	for (i = 0; i < plan->n; i++) {
+		const struct evict_result *t = &res[i];
+		const struct plan_item *it = &plan->v[i];
+		const struct session *s = it->s;
 		char client[INET6_ADDRSTRLEN + 16], ms[24], steps[64] = "";
 		const char *step = t->step >= 0 ? step_name((enum step)t->step) : NULL;
-		const char *note = t->reason[0] ? t->reason : t->it->skip ? t->it->skip : t->it->note;
+		const char *note = t->reason[0] ? t->reason : it->skip ? it->skip : it->note;
 		int k;
 
 		if (t->outcome == OUTCOME_PLANNED) {
 			for (k = 0; k < STEP_COUNT; k++)
-				if (t->it->steps & STEP_BIT(k))
+				if (it->steps & STEP_BIT(k))
 					snprintf(steps + strlen(steps), sizeof(steps) - strlen(steps), "%s%s",
 						 steps[0] ? "," : "", step_name((enum step)k));
 			step = steps[0] ? steps : NULL;
 		}
-		if (run->o->json) {
+		if (opts->json) {
 			json_object *o = json_object_new_object();
 			json_object_object_add(o, "pid", json_object_new_int(s->pid));
 			json_object_object_add(o, "cluster", out_json_str(s->cluster->data_dir));
@@ -407,7 +411,7 @@ static void print_plan_or_result(const struct run *run)
 			json_object_object_add(o, "database", out_json_str(s->database));
 			json_object_object_add(o, "client_addr", s->client_addr[0] ? json_object_new_string(s->client_addr) : NULL);
 			json_object_object_add(o, "client_port", s->client_port >= 0 ? json_object_new_int(s->client_port) : NULL);
-			json_object_object_add(o, "action", json_object_new_string(action_name(run->action)));
+			json_object_object_add(o, "action", json_object_new_string(action_name(action)));
 			json_object_object_add(o, "outcome", json_object_new_string(outcome_name(t->outcome)));
 			json_object_object_add(o, "step", out_json_str(step));
 			json_object_object_add(o, "elapsed_ms", json_object_new_int64(t->elapsed_ms));
@@ -426,60 +430,28 @@ static void print_plan_or_result(const struct run *run)
 		}
 	}
 	if (tb) {
-		if (run->n)
+		if (plan->n)
 			table_print(tb);
 		table_free(tb);
 	}
 }
 
-static int evict(const struct options *o, enum action action)
+int evict_apply(const struct options *o, enum action action, unsigned steps, const struct plan *plan,
+		struct evict_result *ret, bool *ret_destroy_unsupported)
 {
-	struct discovery d;
-	struct plan plan = { 0 };
 	struct run run = { .o = o, .action = action, .pfd = -1 };
-	enum outcome *outs = NULL;
-	unsigned steps;
 	size_t i;
-	int r, status = 0;
 
-	if (select_is_empty(&o->sel)) {
-		fprintf(stderr, "pgevict: %s needs a selector (or --all for every session)\n", action_name(action));
-		return EXIT_USAGE;
-	}
-	steps = o->via ? o->via : ladder_default(action);
-	if (steps & ~ladder_allowed(action)) {
-		fprintf(stderr, "pgevict: --via: %s cannot use that step\n", action_name(action));
-		return EXIT_USAGE;
-	}
-	if (steps & STEP_BIT(STEP_RST)) {
-		fprintf(stderr, "pgevict: --via: step 'rst' is not available yet\n");
-		return EXIT_USAGE;
-	}
-	if ((r = cmd_discover(o, &d)) != 0)
-		return r;
-	if (ladder_plan(action, steps, &o->sel, &d.sessions, d.now_us, &plan) < 0)
-		goto nomem;
-	run.n = plan.n;
-	run.t = calloc(plan.n ? plan.n : 1, sizeof(*run.t));
-	outs = calloc(plan.n ? plan.n : 1, sizeof(*outs));
-	if (!run.t || !outs)
-		goto nomem;
-	for (i = 0; i < plan.n; i++) {
-		run.t[i].it = &plan.v[i];
+	run.n = plan->n;
+	run.t = calloc(plan->n ? plan->n : 1, sizeof(*run.t));
+	if (!run.t)
+		return -ENOMEM;
+	for (i = 0; i < plan->n; i++) {
+		run.t[i].it = &plan->v[i];
 		run.t[i].pidfd = -1;
 		run.t[i].step = -1;
 		run.t[i].outcome = OUTCOME_PLANNED;
 	}
-	if (!plan.n) {
-		if (!o->json)
-			fprintf(stderr, "pgevict: no session matches; nothing to %s\n", action_name(action));
-		goto out;
-	}
-	if (o->dry_run) {
-		print_plan_or_result(&run);
-		goto out;
-	}
-
 	openlog("pgevict", LOG_PID, LOG_DAEMON);
 	run.pfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	procfs_netns(run.pfd, 0, &run.self_ns);
@@ -568,20 +540,79 @@ static int evict(const struct options *o, enum action action)
 	}
 	if (run.progress && mono_ms() - run.t0 > 1000)
 		fprintf(stderr, "\r\033[K");
-	print_plan_or_result(&run);
-	for (i = 0; i < run.n; i++)
-		outs[i] = run.t[i].outcome;
-	status = ladder_exit_status(outs, run.n);
-	if (run.destroy_unsupported)
-		fprintf(stderr, "pgevict: this kernel refuses SOCK_DESTROY (CONFIG_INET_DIAG_DESTROY): no connection was cut that way\n");
+	for (i = 0; i < run.n; i++) {
+		ret[i].outcome = run.t[i].outcome;
+		ret[i].step = run.t[i].step;
+		ret[i].elapsed_ms = run.t[i].elapsed_ms;
+		memcpy(ret[i].reason, run.t[i].reason, sizeof(ret[i].reason));
+	}
+	if (ret_destroy_unsupported)
+		*ret_destroy_unsupported = run.destroy_unsupported;
 	closelog();
-out:
-	for (i = 0; run.t && i < run.n; i++)
+	for (i = 0; i < run.n; i++)
 		if (run.t[i].pidfd >= 0)
 			close(run.t[i].pidfd);
 	if (run.pfd >= 0)
 		close(run.pfd);
 	free(run.t);
+	return 0;
+}
+
+static int evict(const struct options *o, enum action action)
+{
+	struct discovery d;
+	struct plan plan = { 0 };
+	struct evict_result *res = NULL;
+	enum outcome *outs = NULL;
+	bool destroy_unsupported = false;
+	unsigned steps;
+	size_t i;
+	int r, status = 0;
+
+	if (select_is_empty(&o->sel)) {
+		fprintf(stderr, "pgevict: %s needs a selector (or --all for every session)\n", action_name(action));
+		return EXIT_USAGE;
+	}
+	steps = o->via ? o->via : ladder_default(action);
+	if (steps & ~ladder_allowed(action)) {
+		fprintf(stderr, "pgevict: --via: %s cannot use that step\n", action_name(action));
+		return EXIT_USAGE;
+	}
+	if (steps & STEP_BIT(STEP_RST)) {
+		fprintf(stderr, "pgevict: --via: step 'rst' is not available yet\n");
+		return EXIT_USAGE;
+	}
+	if ((r = cmd_discover(o, &d)) != 0)
+		return r;
+	if (ladder_plan(action, steps, &o->sel, &d.sessions, d.now_us, &plan) < 0)
+		goto nomem;
+	res = calloc(plan.n ? plan.n : 1, sizeof(*res));
+	outs = calloc(plan.n ? plan.n : 1, sizeof(*outs));
+	if (!res || !outs)
+		goto nomem;
+	for (i = 0; i < plan.n; i++) {
+		res[i].step = -1;
+		res[i].outcome = OUTCOME_PLANNED;
+	}
+	if (!plan.n) {
+		if (!o->json)
+			fprintf(stderr, "pgevict: no session matches; nothing to %s\n", action_name(action));
+		goto out;
+	}
+	if (o->dry_run) {
+		print_plan_or_result(o, action, &plan, res);
+		goto out;
+	}
+	if (evict_apply(o, action, steps, &plan, res, &destroy_unsupported) < 0)
+		goto nomem;
+	print_plan_or_result(o, action, &plan, res);
+	for (i = 0; i < plan.n; i++)
+		outs[i] = res[i].outcome;
+	status = ladder_exit_status(outs, plan.n);
+	if (destroy_unsupported)
+		fprintf(stderr, "pgevict: this kernel refuses SOCK_DESTROY (CONFIG_INET_DIAG_DESTROY): no connection was cut that way\n");
+out:
+	free(res);
 	free(outs);
 	plan_clear(&plan);
 	discovery_clear(&d);

@@ -69,7 +69,7 @@ static void warn_sql_gaps(const struct options *o, const struct discovery *d)
 		return;
 	for (i = 0; i < d->clusters.n; i++)
 		if (!d->clusters.v[i]->sql_ok)
-			fprintf(stderr, "pgevict: --idle-for and --app need SQL: no session of cluster '%s' can match them\n",
+			fprintf(stderr, "pgevict: --idle-for, --running-for and --app need SQL: no session of cluster '%s' can match them\n",
 				cluster_label(d->clusters.v[i], label, sizeof(label)));
 }
 

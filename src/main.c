@@ -29,6 +29,7 @@ enum {
 	K_CANCEL_FIRST = 1 << 4,
 	K_LOCK = 1 << 5,     /* lockdown's --total, --allow-*, --kick, --role, --database */
 	K_STATE = 1 << 6,    /* --state-dir */
+	K_AGENT = 1 << 7,    /* --rules, --interval, --once, --check */
 };
 
 enum { NEED_ROOT = 1 << 0 };
@@ -53,13 +54,16 @@ static const struct command commands[] = {
 	  "refuse new connections: rewrite pg_hba.conf, reload, prove it" },
 	{ "unlock", cmd_unlock, K_GLOBAL | K_STATE, NEED_ROOT, "undo a lockdown exactly, reload, prove it" },
 	{ "status", cmd_status, K_GLOBAL | K_STATE, NEED_ROOT, "is the cluster locked down, and is that in force" },
+	/* root is checked by the agent: --check needs none */
+	{ "agent", cmd_agent, K_GLOBAL | K_AGENT, 0, "the sidecar: enforce the rules in --rules DIR" },
 };
 
 enum {
 	O_JSON = 256, O_CLUSTER, O_NO_SQL, O_DSN, O_HELP, O_VERSION,
-	O_PID, O_USER, O_DB, O_CLIENT, O_STATE, O_OLDER, O_IDLE, O_APP, O_ALL,
+	O_PID, O_USER, O_DB, O_CLIENT, O_STATE, O_OLDER, O_IDLE, O_RUNNING, O_APP, O_ALL,
 	O_DRY_RUN, O_VIA, O_STEP_TIMEOUT, O_CANCEL_FIRST,
 	O_TOTAL, O_ALLOW_ROLE, O_ALLOW_HOST, O_KICK, O_ROLE, O_DATABASE, O_STATE_DIR,
+	O_RULES, O_INTERVAL, O_ONCE, O_CHECK,
 };
 
 static const struct option longopts[] = {
@@ -76,6 +80,7 @@ static const struct option longopts[] = {
 	{ "state", required_argument, NULL, O_STATE },
 	{ "older-than", required_argument, NULL, O_OLDER },
 	{ "idle-for", required_argument, NULL, O_IDLE },
+	{ "running-for", required_argument, NULL, O_RUNNING },
 	{ "app", required_argument, NULL, O_APP },
 	{ "all", no_argument, NULL, O_ALL },
 	{ "dry-run", no_argument, NULL, O_DRY_RUN },
@@ -89,6 +94,10 @@ static const struct option longopts[] = {
 	{ "role", required_argument, NULL, O_ROLE },
 	{ "database", required_argument, NULL, O_DATABASE },
 	{ "state-dir", required_argument, NULL, O_STATE_DIR },
+	{ "rules", required_argument, NULL, O_RULES },
+	{ "interval", required_argument, NULL, O_INTERVAL },
+	{ "once", no_argument, NULL, O_ONCE },
+	{ "check", no_argument, NULL, O_CHECK },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -100,7 +109,8 @@ static void usage(FILE *f)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nselectors: --pid N --user NAME --db NAME --client ADDR|CIDR|local --state STATE\n"
-		   "           --older-than DUR --idle-for DUR --app NAME --all   (DUR: 500ms 2s 10min 1h)\n"
+		   "           --older-than DUR --idle-for DUR --running-for DUR --app NAME --all\n"
+		   "           (DUR: 500ms 2s 10min 1h)\n"
 		   "lockdown:  --total --allow-role R --allow-host CIDR --kick --role R --database D\n"
 		   "           --dry-run --state-dir DIR (also for unlock and status)\n"
 		   "see pgevict(8)\n");
@@ -112,8 +122,12 @@ static int option_kind(int c)
 		return K_SELECT;
 	if (c == O_ALL)
 		return K_LS | K_SELECT;
-	if (c == O_DRY_RUN || c == O_VIA || c == O_STEP_TIMEOUT)
+	if (c == O_DRY_RUN || c == O_STEP_TIMEOUT)
+		return K_ACTION | K_AGENT;
+	if (c == O_VIA)
 		return K_ACTION;
+	if (c >= O_RULES && c <= O_CHECK)
+		return K_AGENT;
 	if (c == O_CANCEL_FIRST)
 		return K_CANCEL_FIRST;
 	if (c >= O_TOTAL && c <= O_DATABASE)
@@ -156,6 +170,7 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	select_init(&o.sel);
 	o.step_timeout_ms = 2000;   /* a backend obeys SIGTERM in milliseconds */
+	o.interval_ms = 5000;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "-:h", longopts, NULL)) != -1) {
 		const char *arg = optarg;
@@ -225,6 +240,17 @@ int main(int argc, char **argv)
 				goto out;
 			break;
 		case O_CANCEL_FIRST: o.cancel_first = true; break;
+		case O_RULES: o.rules_dir = arg; break;
+		case O_ONCE: o.once = true; break;
+		case O_CHECK: o.check = true; break;
+		case O_INTERVAL:
+			if (duration_parse(arg, &o.interval_ms) < 0 || o.interval_ms < 100 ||
+			    o.interval_ms > 86400000) {
+				fprintf(stderr, "pgevict: bad value '%s' for --interval (e.g. 1s, 30s; 100ms to 1d)\n", arg);
+				r = EXIT_USAGE;
+				goto out;
+			}
+			break;
 		case O_VIA:
 			if (ladder_parse_via(arg, &o.via) < 0) {
 				fprintf(stderr, "pgevict: bad value '%s' for --via (steps: sql,signal,destroy,rst)\n", arg);
@@ -271,7 +297,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (o.no_sql && select_needs_sql(&o.sel)) {
-		fprintf(stderr, "pgevict: --idle-for and --app need SQL; drop --no-sql\n");
+		fprintf(stderr, "pgevict: --idle-for, --running-for and --app need SQL; drop --no-sql\n");
 		{ r = EXIT_USAGE; goto out; }
 	}
 	if ((cmd->flags & NEED_ROOT) && geteuid() != 0) {

@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ void select_init(struct selector *s)
 	memset(s, 0, sizeof(*s));
 	s->older_than_ms = -1;
 	s->idle_for_ms = -1;
+	s->running_for_ms = -1;
 }
 
 static void free_strv(char **v, size_t n)
@@ -206,14 +208,17 @@ int select_add(struct selector *s, const char *kind, const char *value)
 		nc[s->nclients++] = c;
 		return 0;
 	}
-	if (strcmp(kind, "older-than") == 0 || strcmp(kind, "idle-for") == 0) {
+	if (strcmp(kind, "older-than") == 0 || strcmp(kind, "idle-for") == 0 ||
+	    strcmp(kind, "running-for") == 0) {
 		int64_t ms;
 		if (duration_parse(value, &ms) < 0)
 			return -EINVAL;
 		if (kind[0] == 'o')
 			s->older_than_ms = ms;
-		else
+		else if (kind[0] == 'i')
 			s->idle_for_ms = ms;
+		else
+			s->running_for_ms = ms;
 		return 0;
 	}
 	return -ENOENT;
@@ -246,12 +251,12 @@ int select_add_process(struct selector *s, pid_t pid, unsigned long long start_t
 bool select_is_empty(const struct selector *s)
 {
 	return !s->all && !s->npids && !s->nusers && !s->ndbs && !s->nclients && !s->nstates &&
-	       !s->napps && s->older_than_ms < 0 && s->idle_for_ms < 0;
+	       !s->napps && s->older_than_ms < 0 && s->idle_for_ms < 0 && s->running_for_ms < 0;
 }
 
 bool select_needs_sql(const struct selector *s)
 {
-	return s->napps > 0 || s->idle_for_ms >= 0;
+	return s->napps > 0 || s->idle_for_ms >= 0 || s->running_for_ms >= 0;
 }
 
 static bool in_strv(char *const *v, size_t n, const char *value)
@@ -308,5 +313,132 @@ bool select_match(const struct selector *s, const struct session *ses, int64_t n
 		    (now_us - ses->state_change_us) / 1000 < s->idle_for_ms)
 			return false;
 	}
+	if (s->running_for_ms >= 0) {
+		/* running-for: a query running, started at least DUR ago */
+		if (!ses->state || (strcmp(ses->state, "active") != 0 &&
+				    strcmp(ses->state, "fastpath function call") != 0) ||
+		    ses->query_start_us == TIME_UNKNOWN ||
+		    (now_us - ses->query_start_us) / 1000 < s->running_for_ms)
+			return false;
+	}
 	return true;
+}
+
+/* Split TEXT like a shell: blanks separate words, '...' is literal, "..."
+ * keeps blanks and takes \" and \\, a backslash outside quotes protects
+ * the next character.  The words go into BUF (as long as TEXT, plus one),
+ * NUL-separated; returns their number or -EINVAL (unterminated quote). */
+static int split_words(const char *text, char *buf, const char **words, size_t max)
+{
+	const char *p = text;
+	char *o = buf;
+	size_t n = 0;
+
+	for (;;) {
+		char q = 0;
+		while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+			p++;
+		if (!*p)
+			break;
+		if (n == max)
+			return -E2BIG;
+		words[n++] = o;
+		for (; *p; p++) {
+			if (q == '\'') {
+				if (*p == '\'')
+					q = 0;
+				else
+					*o++ = *p;
+			} else if (q == '"') {
+				if (*p == '"')
+					q = 0;
+				else if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+					*o++ = *++p;
+				else
+					*o++ = *p;
+			} else if (*p == '\'' || *p == '"') {
+				q = *p;
+			} else if (*p == '\\' && p[1]) {
+				*o++ = *++p;
+			} else if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+				break;
+			} else {
+				*o++ = *p;
+			}
+		}
+		if (q)
+			return -EINVAL;
+		*o++ = '\0';
+	}
+	return (int)n;
+}
+
+int select_parse_string(struct selector *s, const char *text, char *err, size_t errlen)
+{
+	const char *words[64];
+	char *buf = NULL;
+	int n, i, r = 0;
+
+	buf = malloc(strlen(text) + 1 + sizeof(words) / sizeof(words[0]));
+	if (!buf)
+		return -ENOMEM;
+	n = split_words(text, buf, words, sizeof(words) / sizeof(words[0]));
+	if (n == -E2BIG) {
+		snprintf(err, errlen, "too many words (at most %zu)", sizeof(words) / sizeof(words[0]));
+		r = -EINVAL;
+		goto out;
+	}
+	if (n < 0) {
+		snprintf(err, errlen, "unterminated quote");
+		r = -EINVAL;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		const char *w = words[i], *eq, *value = NULL;
+		char kind[32];
+		size_t klen;
+
+		if (strncmp(w, "--", 2) != 0) {
+			snprintf(err, errlen, "expected a selector such as --user, not '%.60s'", w);
+			r = -EINVAL;
+			goto out;
+		}
+		w += 2;
+		eq = strchr(w, '=');
+		klen = eq ? (size_t)(eq - w) : strlen(w);
+		if (klen == 0 || klen >= sizeof(kind)) {
+			snprintf(err, errlen, "unknown selector '--%.60s'", w);
+			r = -EINVAL;
+			goto out;
+		}
+		memcpy(kind, w, klen);
+		kind[klen] = '\0';
+		if (strcmp(kind, "all") == 0) {
+			if (eq) {
+				snprintf(err, errlen, "--all takes no value");
+				r = -EINVAL;
+				goto out;
+			}
+		} else if (eq) {
+			value = eq + 1;
+		} else if (i + 1 < n) {
+			value = words[++i];
+		} else {
+			snprintf(err, errlen, "--%s needs a value", kind);
+			r = -EINVAL;
+			goto out;
+		}
+		r = select_add(s, kind, value);
+		if (r == -ENOENT)
+			snprintf(err, errlen, "unknown selector '--%s'", kind);
+		else if (r == -EINVAL)
+			snprintf(err, errlen, "bad value '%.60s' for --%s", value ? value : "", kind);
+		else if (r < 0)
+			snprintf(err, errlen, "%s", strerror(-r));
+		if (r < 0)
+			goto out;
+	}
+out:
+	free(buf);
+	return r;
 }

@@ -3,10 +3,10 @@
 #
 # Makes a throwaway cluster (its own port, its own temporary directory),
 # opens a handful of real sessions over TCP v4, TCP v6 and the Unix socket,
-# shows what pgevict sees, ends some, locks the cluster down (a connection
-# refused), unlocks it (the same pg_hba.conf, byte for byte), and removes
-# everything.  Touches no other
-# cluster on this host.
+# shows what pgevict sees, ends some, runs the agent's rules once, locks the
+# cluster down (a connection refused), unlocks it (the same pg_hba.conf,
+# byte for byte), and removes everything.  Touches no other cluster on this
+# host.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -46,6 +46,29 @@ read -r stuck _ <"$PGT_HOLD_OUT"
 kill -STOP "$stuck"
 "$PGEVICT" --cluster "$demo_port" terminate --pid "$stuck" --step-timeout 500ms || echo "(exit $?: severed)"
 kill -CONT "$stuck"
+run "$PGEVICT" --cluster "$demo_port" ls
+echo
+echo "demo: the agent: standing rules in a directory"
+rules=$demo_dir/rules
+mkdir -p "$rules"
+cat >"$rules/demo.conf" <<'EOF2'
+[idle-in-transaction]
+match  = --state 'idle in transaction' --idle-for 2s
+action = terminate
+
+[one-app-session]
+match  = --user app
+action = terminate
+keep   = 1
+EOF2
+pgt_hold demo "host=127.0.0.1 user=app dbname=postgres application_name=web" 3 idle
+pgt_hold demo "host=127.0.0.1 user=report dbname=postgres application_name=etl" 1 xact
+sleep 2.5
+step "cat $rules/demo.conf"
+cat "$rules/demo.conf"
+run "$PGEVICT" agent --rules "$rules" --check
+run "$PGEVICT" --cluster "$demo_port" agent --rules "$rules" --once --dry-run
+run "$PGEVICT" --cluster "$demo_port" agent --rules "$rules" --once
 run "$PGEVICT" --cluster "$demo_port" ls
 
 # Emergency lockdown: the scratch cluster's own state directory, so this

@@ -41,6 +41,12 @@ struct options {
 	const char **lock_dbs;       /* --database: ALLOW_CONNECTIONS false */
 	size_t nlock_dbs;
 	const char *state_dir;       /* NULL: LOCKSTATE_DEFAULT_DIR */
+	const char *rule;            /* agent: the rule acting, for syslog */
+	/* agent */
+	const char *rules_dir;       /* --rules DIR (or one file) */
+	int64_t interval_ms;         /* --interval */
+	bool once;                   /* --once: one pass */
+	bool check;                  /* --check: validate the rules only */
 };
 
 int cmd_clusters(const struct options *o);
@@ -52,6 +58,7 @@ int cmd_sever(const struct options *o);
 int cmd_lockdown(const struct options *o);
 int cmd_unlock(const struct options *o);
 int cmd_status(const struct options *o);
+int cmd_agent(const struct options *o);
 
 /* Shared by the commands (output.c). */
 

@@ -2,11 +2,13 @@
  * select.h -- the selector language (core, no I/O).
  *
  *   --pid N  --user NAME  --db NAME  --client ADDR|CIDR|local
- *   --state STATE  --older-than DUR  --idle-for DUR  --app NAME  --all
+ *   --state STATE  --older-than DUR  --idle-for DUR  --running-for DUR
+ *   --app NAME  --all
  *
  * Different kinds AND, repeats of one kind OR.  A session whose value for
  * a kind is unknown never matches that kind: pgevict does not act on what
- * it cannot see.  --idle-for and --app need SQL (select_needs_sql).
+ * it cannot see.  --idle-for, --running-for and --app need SQL
+ * (select_needs_sql), or the agent's tracking of states across passes.
  */
 #ifndef PGEVICT_SELECT_H
 #define PGEVICT_SELECT_H
@@ -35,6 +37,7 @@ struct selector {
 	char **apps;        size_t napps;
 	int64_t older_than_ms;       /* -1: not given */
 	int64_t idle_for_ms;         /* -1: not given */
+	int64_t running_for_ms;      /* -1: not given */
 	bool all;
 };
 
@@ -44,7 +47,8 @@ void select_clear(struct selector *s);
 
 /*
  * Add one selector.  KIND is the option without dashes ("pid", "user",
- * "db", "client", "state", "older-than", "idle-for", "app", "all"); VALUE
+ * "db", "client", "state", "older-than", "idle-for", "running-for", "app",
+ * "all"); VALUE
  * is ignored for "all".  Returns 0, -EINVAL for a bad value (the caller
  * names it), -ENOENT for an unknown kind, -ENOMEM.
  */
@@ -54,6 +58,15 @@ int select_add(struct selector *s, const char *kind, const char *value);
  * for commands that already discovered it, so that a pid reused in
  * between never matches).  0 or -ENOMEM. */
 int select_add_process(struct selector *s, pid_t pid, unsigned long long start_ticks);
+/*
+ * Add the selectors written in TEXT the way the command line takes them,
+ * split like a shell ("--user app --state 'idle in transaction'";
+ * --kind=VALUE works too).  The same names and values as select_add.
+ * Returns 0, -EINVAL with one line in ERR (unknown selector, missing or
+ * bad value, unterminated quote), -ENOMEM.  On error S holds what was
+ * added before; the caller clears it.
+ */
+int select_parse_string(struct selector *s, const char *text, char *err, size_t errlen);
 
 /* True when no selector at all was given (not even --all). */
 bool select_is_empty(const struct selector *s);
