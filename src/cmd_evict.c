@@ -604,5 +604,7 @@ int cmd_terminate(const struct options *o)
 
 int cmd_sever(const struct options *o)
 {
+	if (o->conn)
+		return cmd_sever_conn(o);
 	return evict(o, ACTION_SEVER);
 }

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ enum {
 	K_LS = 1 << 2,       /* --all on ls */
 	K_ACTION = 1 << 3,   /* --dry-run, --via, --step-timeout */
 	K_CANCEL_FIRST = 1 << 4,
+	K_SEVER = 1 << 5,    /* --method, --conn, --iface */
 };
 
 enum { NEED_ROOT = 1 << 0 };
@@ -45,13 +47,14 @@ static const struct command commands[] = {
 	{ "cancel", cmd_cancel, K_GLOBAL | K_SELECT | K_ACTION, NEED_ROOT, "cancel the running query (sql, then SIGINT)" },
 	{ "terminate", cmd_terminate, K_GLOBAL | K_SELECT | K_ACTION | K_CANCEL_FIRST, NEED_ROOT,
 	  "end sessions, escalating sql -> SIGTERM -> socket destroy" },
-	{ "sever", cmd_sever, K_GLOBAL | K_SELECT | K_ACTION, NEED_ROOT, "cut only the client connection (no signal)" },
+	{ "sever", cmd_sever, K_GLOBAL | K_SELECT | K_ACTION | K_SEVER, NEED_ROOT,
+	  "cut only the client connection (no signal); --conn: any TCP connection" },
 };
 
 enum {
 	O_JSON = 256, O_CLUSTER, O_NO_SQL, O_DSN, O_HELP, O_VERSION,
 	O_PID, O_USER, O_DB, O_CLIENT, O_STATE, O_OLDER, O_IDLE, O_APP, O_ALL,
-	O_DRY_RUN, O_VIA, O_STEP_TIMEOUT, O_CANCEL_FIRST,
+	O_DRY_RUN, O_VIA, O_STEP_TIMEOUT, O_CANCEL_FIRST, O_METHOD, O_CONN, O_IFACE,
 };
 
 static const struct option longopts[] = {
@@ -74,6 +77,9 @@ static const struct option longopts[] = {
 	{ "via", required_argument, NULL, O_VIA },
 	{ "step-timeout", required_argument, NULL, O_STEP_TIMEOUT },
 	{ "cancel-first", no_argument, NULL, O_CANCEL_FIRST },
+	{ "method", required_argument, NULL, O_METHOD },
+	{ "conn", required_argument, NULL, O_CONN },
+	{ "iface", required_argument, NULL, O_IFACE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -86,6 +92,7 @@ static void usage(FILE *f)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nselectors: --pid N --user NAME --db NAME --client ADDR|CIDR|local --state STATE\n"
 		   "           --older-than DUR --idle-for DUR --app NAME --all   (DUR: 500ms 2s 10min 1h)\n"
+		   "sever:     --method rst|destroy   --conn ADDR:PORT,ADDR:PORT [--iface IF]\n"
 		   "see pgevict(8)\n");
 }
 
@@ -99,6 +106,8 @@ static int option_kind(int c)
 		return K_ACTION;
 	if (c == O_CANCEL_FIRST)
 		return K_CANCEL_FIRST;
+	if (c == O_METHOD || c == O_CONN || c == O_IFACE)
+		return K_SEVER;
 	return K_GLOBAL;
 }
 
@@ -119,6 +128,7 @@ int main(int argc, char **argv)
 	const char *cmdname = NULL;
 	int c, r, given[64];
 	size_t i, ngiven = 0;
+	bool via_given = false, method_given = false;
 
 	memset(&o, 0, sizeof(o));
 	select_init(&o.sel);
@@ -164,7 +174,26 @@ int main(int argc, char **argv)
 			break;
 		case O_DRY_RUN: o.dry_run = true; break;
 		case O_CANCEL_FIRST: o.cancel_first = true; break;
+		case O_METHOD:
+			if ((strcmp(arg, "rst") != 0 && strcmp(arg, "destroy") != 0) ||
+			    ladder_parse_via(arg, &o.via) < 0) {
+				fprintf(stderr, "pgevict: bad value '%s' for --method (rst or destroy)\n", arg);
+				r = EXIT_USAGE;
+				goto out;
+			}
+			method_given = true;
+			break;
+		case O_CONN: o.conn = arg; break;
+		case O_IFACE:
+			if (!*arg || strlen(arg) >= 16 || strchr(arg, '/')) {
+				fprintf(stderr, "pgevict: bad value '%s' for --iface (an interface name)\n", arg);
+				r = EXIT_USAGE;
+				goto out;
+			}
+			o.iface = arg;
+			break;
 		case O_VIA:
+			via_given = true;
 			if (ladder_parse_via(arg, &o.via) < 0) {
 				fprintf(stderr, "pgevict: bad value '%s' for --via (steps: sql,signal,destroy,rst)\n", arg);
 				r = EXIT_USAGE;
@@ -208,6 +237,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pgevict: '%s' does not take --%s\n", cmd->name, option_name(given[i]));
 		r = EXIT_USAGE;
 		goto out;
+	}
+	if (via_given && method_given) {
+		fprintf(stderr, "pgevict: --method and --via both name steps; give one\n");
+		{ r = EXIT_USAGE; goto out; }
+	}
+	if (o.conn && (!select_is_empty(&o.sel) || o.via || o.cancel_first)) {
+		fprintf(stderr, "pgevict: --conn names one connection: it takes no selectors, --via or --method\n");
+		{ r = EXIT_USAGE; goto out; }
 	}
 	if (o.no_sql && select_needs_sql(&o.sel)) {
 		fprintf(stderr, "pgevict: --idle-for and --app need SQL; drop --no-sql\n");

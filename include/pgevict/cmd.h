@@ -29,6 +29,9 @@ struct options {
 	bool cancel_first;
 	unsigned via;                /* STEP_BIT mask; 0: the action's default */
 	int64_t step_timeout_ms;
+	/* sever */
+	const char *conn;            /* --conn A:P,B:Q: one connection, no selectors */
+	const char *iface;           /* --iface: where rst captures; NULL: the route */
 };
 
 int cmd_clusters(const struct options *o);
@@ -37,6 +40,10 @@ int cmd_tree(const struct options *o);
 int cmd_cancel(const struct options *o);
 int cmd_terminate(const struct options *o);
 int cmd_sever(const struct options *o);
+
+/* `sever --conn`: cut one TCP connection named by its ends (cmd_conn.c);
+ * 0 cut and verified, 1 not cut, 2 usage. */
+int cmd_sever_conn(const struct options *o);
 
 /* Shared by the commands (output.c). */
 
