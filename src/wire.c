@@ -270,6 +270,24 @@ int wire_cut(int family, const uint8_t *a, uint16_t ap, const uint8_t *b, uint16
 		}
 	}
 	cut_init(&w.c, family, wa, ap, local[0], wb, bp, local[1], (uint32_t)(t0 ^ getpid()));
+	for (i = 0; i < 2; i++) {
+		if (!local[i])
+			continue;
+		r = local_alive(&w, i);
+		if (r < 0) {
+			snprintf(ret->reason, sizeof(ret->reason), "cannot dump sockets: %s", strerror(-r));
+			goto out;
+		}
+		if (r == 0) {
+			fmt_end(family, wa, ap, ea, sizeof(ea));
+			fmt_end(family, wb, bp, eb, sizeof(eb));
+			snprintf(ret->reason, sizeof(ret->reason),
+				 "no such connection: no socket %s <-> %s in this network namespace",
+				 i ? eb : ea, i ? ea : eb);
+			r = -ENOENT;
+			goto out;
+		}
+	}
 
 	for (;;) {
 		struct cut_out out[2];
@@ -330,7 +348,6 @@ int wire_cut(int family, const uint8_t *a, uint16_t ap, const uint8_t *b, uint16
 		ret->how[i] = w.c.end[i].how;
 	ret->probes = w.c.probes;
 	ret->rounds = w.c.rounds;
-	(void)eb;
 out:
 	if (w.lo && w.lo != w.cap)
 		pcap_close(w.lo);

@@ -34,8 +34,8 @@ struct wire_result {
  * host order).  IFACE: where to capture, NULL to follow the route to the
  * first end that is not local (lo when both are).  TIMEOUT_MS bounds the
  * whole.  0 when it ran (ret->cut says whether the connection is gone,
- * ret->reason why not); -errno when it could not start (ret->reason says
- * what failed).
+ * ret->reason why not); -ENOENT when a local end has no such socket;
+ * -errno when it could not start (ret->reason says what failed).
  */
 int wire_cut(int family, const uint8_t *a, uint16_t ap, const uint8_t *b, uint16_t bp,
 	     const char *iface, long long timeout_ms, struct wire_result *ret);

@@ -185,7 +185,7 @@ alive() { kill -0 "$1" 2>/dev/null; }
 }
 
 @test "bad action options exit 2 with one line" {
-	for args in "--via sql,bogus" "--via rst" "--step-timeout 0ms" "--step-timeout 5"; do
+	for args in "--via sql,bogus" "--via rst,rst" "--step-timeout 0ms" "--step-timeout 5"; do
 		# shellcheck disable=SC2086
 		run "$PGEVICT" terminate --all $args
 		[ "$status" -eq 2 ]
