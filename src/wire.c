@@ -27,7 +27,6 @@ struct wire {
 	int diag_family;             /* of the local sockets (v4-mapped: 6) */
 	uint8_t diag_addr[2][16];
 	pcap_t *cap;                 /* capture (and sends on its interface) */
-	pcap_t *lo;                  /* sends toward local ends; may be cap */
 	int cap_dlt;
 	bool cap_is_lo;
 	uint8_t link_to[2][PKT_LINK_MAX];
@@ -72,12 +71,12 @@ static pcap_t *open_pcap(const char *dev, const char *filter, char *err, size_t 
 		return NULL;
 	}
 	if (pcap_set_snaplen(p, 256) != 0 || pcap_set_immediate_mode(p, 1) != 0 ||
-	    pcap_set_timeout(p, 1) != 0 || pcap_set_buffer_size(p, 1 << 20) != 0 || pcap_activate(p) < 0) {
+	    pcap_set_timeout(p, 1) != 0 || pcap_set_buffer_size(p, 256 << 10) != 0 || pcap_activate(p) < 0) {
 		snprintf(err, errlen, "cannot capture on '%s': %s", dev, pcap_geterr(p));
 		goto fail;
 	}
 	if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-		snprintf(err, errlen, "cannot compile the filter '%s': %s", filter, pcap_geterr(p));
+		snprintf(err, errlen, "cannot compile the filter '%.150s': %s", filter, pcap_geterr(p));
 		goto fail;
 	}
 	if (pcap_setfilter(p, &prog) != 0) {
@@ -136,12 +135,18 @@ static int send_seg(struct wire *w, const struct cut_out *o)
 	ssize_t n;
 
 	if (w->c.end[o->to].local) {
-		/* Toward a socket of this host: in through the loopback
-		 * device, whose frames carry zero MAC addresses. */
+		/* Toward a socket of this host: sent on a non-loopback
+		 * interface it would leave the host.  On lo, in through it
+		 * (its frames carry zero MAC addresses); else through a raw
+		 * IP socket, which the kernel routes to itself over lo (a
+		 * second packet socket would cost a ring and, on close, an
+		 * RCU grace period). */
+		if (!w->cap_is_lo)
+			return send_raw(w, &o->seg);
 		n = pkt_build(PKT_DLT_EN10MB, zero_eth, sizeof(zero_eth), &o->seg, buf, sizeof(buf));
 		if (n < 0)
 			return (int)n;
-		return pcap_inject(w->lo, buf, (size_t)n) == n ? 0 : -EIO;
+		return pcap_inject(w->cap, buf, (size_t)n) == n ? 0 : -EIO;
 	}
 	if (w->have_link[o->to]) {
 		n = pkt_build(w->cap_dlt, w->link_to[o->to], w->link_len[o->to], &o->seg, buf, sizeof(buf));
@@ -261,14 +266,6 @@ int wire_cut(int family, const uint8_t *a, uint16_t ap, const uint8_t *b, uint16
 	}
 	w.cap_dlt = pcap_datalink(w.cap);
 	w.cap_is_lo = strcmp(ifname, "lo") == 0 && w.cap_dlt == PKT_DLT_EN10MB;
-	if (local[0] || local[1]) {
-		if (w.cap_is_lo) {
-			w.lo = w.cap;
-		} else if (!(w.lo = open_pcap("lo", filter, ret->reason, sizeof(ret->reason)))) {
-			r = -EIO;
-			goto out;
-		}
-	}
 	cut_init(&w.c, family, wa, ap, local[0], wb, bp, local[1], (uint32_t)(t0 ^ getpid()));
 	for (i = 0; i < 2; i++) {
 		if (!local[i])
@@ -301,8 +298,7 @@ int wire_cut(int family, const uint8_t *a, uint16_t ap, const uint8_t *b, uint16
 			if ((r = send_seg(&w, &out[k])) < 0) {
 				fmt_end(family, out[k].to ? wb : wa, out[k].to ? bp : ap, ea, sizeof(ea));
 				snprintf(ret->reason, sizeof(ret->reason), "cannot send toward %s: %s", ea,
-					 r == -EIO ? pcap_geterr(w.c.end[out[k].to].local ? w.lo : w.cap)
-						   : strerror(-r));
+					 r == -EIO ? pcap_geterr(w.cap) : strerror(-r));
 				goto out;
 			}
 		if (check) {
@@ -341,6 +337,7 @@ int wire_cut(int family, const uint8_t *a, uint16_t ap, const uint8_t *b, uint16
 		}
 	}
 	r = 0;
+	ret->elapsed_ms = (mono_us() - t0) / 1000;
 	ret->cut = st == CUT_DONE;
 	if (st == CUT_FAILED)
 		snprintf(ret->reason, sizeof(ret->reason), "%s", w.c.reason);
@@ -349,8 +346,6 @@ int wire_cut(int family, const uint8_t *a, uint16_t ap, const uint8_t *b, uint16
 	ret->probes = w.c.probes;
 	ret->rounds = w.c.rounds;
 out:
-	if (w.lo && w.lo != w.cap)
-		pcap_close(w.lo);
 	if (w.cap)
 		pcap_close(w.cap);
 	if (w.raw >= 0)

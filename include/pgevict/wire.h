@@ -5,8 +5,10 @@
  * interface that carries the connection, immediate mode, a BPF filter on
  * the exact 4-tuple), sending (pcap_inject with a link header taken from a
  * captured frame of the connection; toward a socket of this namespace on
- * the loopback device; toward a remote end with no frame yet through a
- * raw IP socket, so that the kernel routes it), and checking local ends
+ * the loopback device when capturing there, else through a raw IP socket
+ * that the kernel routes to itself; toward a remote end with no frame yet
+ * through the raw IP socket too, so that the kernel routes it and
+ * resolves the neighbour), and checking local ends
  * with a sock_diag dump.  Works in the caller's network namespace: enter
  * the backend's first (netns.h).  Needs CAP_NET_RAW.
  */
@@ -24,6 +26,7 @@ struct wire_result {
 	bool local[2];               /* the end's socket is in this namespace */
 	enum cut_how how[2];         /* how each end was found gone */
 	int probes, rounds;
+	long long elapsed_ms;        /* start to verified (before cleanup) */
 	char iface[IF_NAMESIZE];     /* where it captured */
 	char reason[240];            /* why not cut, or why it could not start */
 };

@@ -9,14 +9,17 @@
 # per size, pgevict's peak RSS, and the table.  It does not judge pgevict's
 # output beyond counting the sessions it lists: the integration tests do.
 # At its end, once its cluster is gone, it runs tests/bench/terminate.sh
-# (pgevict terminate beside psql, pkill and a kill loop; runs alone too).
+# (pgevict terminate beside psql, pkill and a kill loop; runs alone too)
+# and tests/bench/rst.sh (cutting one idle connection: rst, destroy and
+# tcpkill; runs alone too).
 #
 # Needs root (pgevict reads every /proc/PID/fd).  Settings, from the
 # environment: BENCH_SMALL (1000), BENCH_LARGE (5000), BENCH_RUNS (15),
 # BENCH_SLOW_RUNS (7, for lsof), BENCH_WARMUP (2), BENCH_TERMINATE (1; 0
-# skips terminate.sh, whose own settings pass through).  Exits 1 when
-# pgevict fails or lists the sessions wrongly, or terminate.sh fails;
-# missing a speed target is reported, not failed.
+# skips terminate.sh, whose own settings pass through), BENCH_RST (1; 0
+# skips rst.sh, likewise).  Exits 1 when pgevict fails or lists the
+# sessions wrongly, or terminate.sh or rst.sh fails; missing a speed
+# target is reported, not failed.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -292,8 +295,13 @@ term_rc=0
 if [ "${BENCH_TERMINATE:-1}" != 0 ]; then
 	BUILD=$BUILD bash "$ROOT/tests/bench/terminate.sh" || term_rc=$?
 fi
+rst_rc=0
+if [ "${BENCH_RST:-1}" != 0 ]; then
+	BUILD=$BUILD bash "$ROOT/tests/bench/rst.sh" || rst_rc=$?
+fi
 if [ "$failed" != 0 ]; then
 	say "FAILED: pgevict did not list the held sessions correctly (see above)"
 	exit 1
 fi
 [ "$term_rc" = 0 ] || { say "FAILED: tests/bench/terminate.sh exited $term_rc"; exit "$term_rc"; }
+[ "$rst_rc" = 0 ] || { say "FAILED: tests/bench/rst.sh exited $rst_rc"; exit "$rst_rc"; }

@@ -13,7 +13,8 @@
  * When the connection fails, OUTFILE.err gets libpq's message (e.g.
  * "server closed the connection unexpectedly"), in idle mode after a
  * first line with what recv said ("recv: Connection reset by peer" for a
- * RST, "recv: end of stream" for a FIN), and pgwatch exits 0.  SIGTERM or SIGINT: exit 1.  A session that
+ * RST, "recv: end of stream" for a FIN) and a second with when
+ * ("at_ns: " CLOCK_REALTIME in nanoseconds), and pgwatch exits 0.  SIGTERM or SIGINT: exit 1.  A session that
  * could not come up: exit 2.
  */
 #include <errno.h>
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -122,11 +124,13 @@ int main(int argc, char **argv)
 				/* how the socket ended, before libpq words it */
 				char b, msg[1024];
 				ssize_t n = recv(PQsocket(c), &b, 1, MSG_PEEK | MSG_DONTWAIT);
-				int rc;
+				int rc, e = errno;
+				struct timespec ts;
+				clock_gettime(CLOCK_REALTIME, &ts);
 				if (n > 0 && PQconsumeInput(c) && PQstatus(c) != CONNECTION_BAD)
 					continue;
-				snprintf(msg, sizeof(msg), "recv: %s\n%s", n < 0 ? strerror(errno) : "end of stream",
-					 PQerrorMessage(c));
+				snprintf(msg, sizeof(msg), "recv: %s\nat_ns: %lld\n%s", n < 0 ? strerror(e) : "end of stream",
+					 (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec, PQerrorMessage(c));
 				rc = report_end(out, msg);
 				PQfinish(c);
 				return rc;

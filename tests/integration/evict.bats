@@ -65,7 +65,7 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	run "$PGEVICT" --cluster "$e1_port" terminate --user u3 --dry-run --json
 	[ "$status" -eq 0 ]
 	[ "$(printf '%s\n' "$output" | jq -r .outcome | sort -u)" = planned ]
-	[ "$(printf '%s\n' "$output" | jq -r .step | sort -u)" = "sql,signal,destroy" ]
+	[ "$(printf '%s\n' "$output" | jq -r .step | sort -u)" = "sql,signal,destroy,rst" ]
 	for p in $(pids_of "$e1_dir/run/dry"); do alive "$p"; done
 	[ "$(pgt_sql e1 "select count(*) from pg_stat_activity where usename = 'u3'")" -eq 2 ]
 	pgt_release "$PGT_HOLD_PID"
