@@ -67,26 +67,26 @@ static pcap_t *open_pcap(const char *dev, const char *filter, char *err, size_t 
 	pcap_t *p = pcap_create(dev, ebuf);
 
 	if (!p) {
-		snprintf(err, errlen, "cannot capture on '%s': %s", dev, ebuf);
+		snprintf(err, errlen, "cannot capture on '%s': %.160s", dev, ebuf);
 		return NULL;
 	}
 	if (pcap_set_snaplen(p, 256) != 0 || pcap_set_immediate_mode(p, 1) != 0 ||
 	    pcap_set_timeout(p, 1) != 0 || pcap_set_buffer_size(p, 256 << 10) != 0 || pcap_activate(p) < 0) {
-		snprintf(err, errlen, "cannot capture on '%s': %s", dev, pcap_geterr(p));
+		snprintf(err, errlen, "cannot capture on '%s': %.160s", dev, pcap_geterr(p));
 		goto fail;
 	}
 	if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-		snprintf(err, errlen, "cannot compile the filter '%.150s': %s", filter, pcap_geterr(p));
+		snprintf(err, errlen, "cannot compile the capture filter: %.160s", pcap_geterr(p));
 		goto fail;
 	}
 	if (pcap_setfilter(p, &prog) != 0) {
 		pcap_freecode(&prog);
-		snprintf(err, errlen, "cannot set the filter on '%s': %s", dev, pcap_geterr(p));
+		snprintf(err, errlen, "cannot set the filter on '%s': %.160s", dev, pcap_geterr(p));
 		goto fail;
 	}
 	pcap_freecode(&prog);
 	if (pcap_setnonblock(p, 1, ebuf) != 0) {
-		snprintf(err, errlen, "cannot capture on '%s': %s", dev, ebuf);
+		snprintf(err, errlen, "cannot capture on '%s': %.160s", dev, ebuf);
 		goto fail;
 	}
 	return p;
@@ -297,7 +297,7 @@ int wire_cut(int family, const uint8_t *a, uint16_t ap, const uint8_t *b, uint16
 		for (k = 0; k < n; k++)
 			if ((r = send_seg(&w, &out[k])) < 0) {
 				fmt_end(family, out[k].to ? wb : wa, out[k].to ? bp : ap, ea, sizeof(ea));
-				snprintf(ret->reason, sizeof(ret->reason), "cannot send toward %s: %s", ea,
+				snprintf(ret->reason, sizeof(ret->reason), "cannot send toward %s: %.160s", ea,
 					 r == -EIO ? pcap_geterr(w.cap) : strerror(-r));
 				goto out;
 			}
@@ -331,7 +331,7 @@ int wire_cut(int family, const uint8_t *a, uint16_t ap, const uint8_t *b, uint16
 		}
 		if (pcap_dispatch(w.cap, -1, on_frame, (u_char *)&w) < 0) {
 			r = -EIO;
-			snprintf(ret->reason, sizeof(ret->reason), "capture on '%s' failed: %s", ifname,
+			snprintf(ret->reason, sizeof(ret->reason), "capture on '%s' failed: %.160s", ifname,
 				 pcap_geterr(w.cap));
 			goto out;
 		}

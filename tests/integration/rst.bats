@@ -26,6 +26,16 @@ setup() {
 	[ -n "${n_sns:-}" ] || skip "the network namespaces were not made"
 }
 
+teardown() {
+	# namespaces a test made beyond the file's pair
+	local ns
+	[ -f "${r1_dir:-/nonexistent}/run/netns.$BATS_TEST_NUMBER" ] || return 0
+	while read -r ns; do
+		ip netns del "$ns" 2>/dev/null || true
+	done <"$r1_dir/run/netns.$BATS_TEST_NUMBER"
+	rm -f "$r1_dir/run/netns.$BATS_TEST_NUMBER"
+}
+
 alive() { kill -0 "$1" 2>/dev/null; }
 
 # wait_gone PID: up to 10 s for the process to exit.
@@ -146,6 +156,46 @@ cut_idle() {
 	grep -q "^recv: Connection reset by peer" "$w.err"
 	wait_gone "$c"
 	! socket_in "$n_cns" "$p" | grep -q .
+}
+
+@test "sever --conn on a router between client and server (off the database host) cuts both ends" {
+	# client2 -- router -- the server's namespace: 10.203.0.2 -> 10.203.0.1 | 10.202.0.2 -> 10.202.0.1
+	local t rns cns2 w="$r1_dir/run/router" b p
+	t=$(printf '%05d' $((RANDOM % 100000)))
+	rns="pgev-r-$t"
+	cns2="pgev-c2-$t"
+	ip netns add "$rns"
+	echo "$rns" >>"$r1_dir/run/netns.$BATS_TEST_NUMBER"
+	ip netns add "$cns2"
+	echo "$cns2" >>"$r1_dir/run/netns.$BATS_TEST_NUMBER"
+	ip link add "pea$t" netns "$n_sns" type veth peer name "peb$t" netns "$rns"
+	ip link add "pec$t" netns "$rns" type veth peer name "ped$t" netns "$cns2"
+	ip -n "$n_sns" addr add 10.202.0.1/24 dev "pea$t"
+	ip -n "$rns" addr add 10.202.0.2/24 dev "peb$t"
+	ip -n "$rns" addr add 10.203.0.1/24 dev "pec$t"
+	ip -n "$cns2" addr add 10.203.0.2/24 dev "ped$t"
+	ip -n "$n_sns" link set "pea$t" up
+	ip -n "$rns" link set lo up
+	ip -n "$rns" link set "peb$t" up
+	ip -n "$rns" link set "pec$t" up
+	ip -n "$cns2" link set lo up
+	ip -n "$cns2" link set "ped$t" up
+	ip -n "$n_sns" route add 10.203.0.0/24 via 10.202.0.2
+	ip -n "$rns" route add 10.201.0.1/32 via 10.202.0.1
+	ip -n "$cns2" route add default via 10.203.0.1
+	ip netns exec "$rns" sysctl -qw net.ipv4.ip_forward=1
+	pgt_watch r1 "host=10.201.0.1 user=postgres dbname=postgres" idle "$w" "$cns2"
+	local c=$PGT_WATCH_PID
+	read -r b p <"$w"
+	run ip netns exec "$rns" "$PGEVICT" sever --conn "10.203.0.2:$p,10.201.0.1:$r1_port" --json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .reason <<<"$output")" = "on pec$t: remote end RST answer, remote end RST answer" ]
+	wait_gone "$b"
+	wait_file "$w.err"
+	grep -q "^recv: Connection reset by peer" "$w.err"
+	wait_gone "$c"
+	ip -n "$n_sns" link del "pea$t"
 }
 
 @test "sever --conn with --iface names the interface to capture on" {

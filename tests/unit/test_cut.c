@@ -337,6 +337,26 @@ static void test_both_remote(void **state)
 	assert_int_equal(s.st, CUT_RUNNING);
 }
 
+/* A remote end that answers the first probe with a RST has no such
+ * connection: that is a failure, not a cut. */
+static void test_no_such_connection(void **state)
+{
+	struct cut c;
+	struct step s;
+	struct pkt_tcp t;
+
+	(void)state;
+	start(&c, false, false);
+	s = next(&c, 0);
+	assert_int_equal(s.n, 1);
+	t = seg(s.out[0].to, PKT_RST, s.out[0].seg.ack, 0, 0);
+	assert_int_equal(cut_feed(&c, &t, 1), s.out[0].to);
+	s = next(&c, 1);
+	assert_int_equal(s.st, CUT_FAILED);
+	assert_non_null(strstr(c.reason, "no such connection"));
+	assert_int_equal(c.rounds, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +368,7 @@ int main(void)
 		cmocka_unit_test(test_local_survives_retry),
 		cmocka_unit_test(test_both_local),
 		cmocka_unit_test(test_both_remote),
+		cmocka_unit_test(test_no_such_connection),
 	};
 
 	return cmocka_run_group_tests_name("cut", tests, NULL, NULL);
