@@ -35,6 +35,7 @@ void cut_init(struct cut *c, int family, const uint8_t *a, uint16_t ap, bool a_l
 	c->end[1].local = b_local;
 	c->end[0].last_probe_us = c->end[1].last_probe_us = INT64_MIN;
 	c->rng = seed ? seed : 0x9e3779b9u;
+	c->rate_us = CUT_RATE_US;
 	c->state = CUT_RUNNING;
 	c->phase = CUT_P_IDLE;
 }
@@ -225,8 +226,8 @@ enum cut_state cut_next(struct cut *c, int64_t now_us, struct cut_out *out, size
 	if (c->probes >= CUT_MAX_PROBES)
 		return fail(c, c->rounds ? "the connection was still there after every probe and RST"
 					 : "no end answered a probe (the connection may be gone, or elsewhere)");
-	if (c->end[t].last_probe_us != INT64_MIN && now_us < c->end[t].last_probe_us + CUT_RATE_US) {
-		*ret_wake_us = c->end[t].last_probe_us + CUT_RATE_US;
+	if (c->end[t].last_probe_us != INT64_MIN && now_us < c->end[t].last_probe_us + c->rate_us) {
+		*ret_wake_us = c->end[t].last_probe_us + c->rate_us;
 		return c->state;
 	}
 	/* An ACK with random numbers: out of window (or acking unsent data)

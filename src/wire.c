@@ -182,6 +182,28 @@ static void on_frame(u_char *arg, const struct pcap_pkthdr *h, const u_char *byt
 	}
 }
 
+/* net.ipv4.tcp_invalid_ratelimit of this namespace, in microseconds, with
+ * a margin; CUT_RATE_US when it cannot be read.  (It governs IPv6 too.) */
+static int64_t probe_spacing_us(void)
+{
+	char buf[32] = "";
+	long ms;
+	int fd = open("/proc/sys/net/ipv4/tcp_invalid_ratelimit", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return CUT_RATE_US;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return CUT_RATE_US;
+	buf[n] = '\0';
+	ms = strtol(buf, NULL, 10);
+	if (ms < 0 || ms > 60000)
+		return CUT_RATE_US;
+	return (int64_t)ms * 1000 + 50000;
+}
+
 /* Is the local end E's socket still in the kernel's tables?  1, 0, -errno. */
 static int local_alive(struct wire *w, int e)
 {
@@ -267,6 +289,7 @@ int wire_cut(int family, const uint8_t *a, uint16_t ap, const uint8_t *b, uint16
 	w.cap_dlt = pcap_datalink(w.cap);
 	w.cap_is_lo = strcmp(ifname, "lo") == 0 && w.cap_dlt == PKT_DLT_EN10MB;
 	cut_init(&w.c, family, wa, ap, local[0], wb, bp, local[1], (uint32_t)(t0 ^ getpid()));
+	w.c.rate_us = probe_spacing_us();
 	for (i = 0; i < 2; i++) {
 		if (!local[i])
 			continue;

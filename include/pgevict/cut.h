@@ -24,7 +24,8 @@
 
 #include "pgevict/packet.h"
 
-#define CUT_RATE_US    550000     /* one probe an end per tcp_invalid_ratelimit */
+#define CUT_RATE_US    550000     /* one probe an end per tcp_invalid_ratelimit
+                                     (500 ms by default), with a margin */
 #define CUT_ANSWER_US  250000     /* how long a probe's answer may take */
 #define CUT_SETTLE_US    3000     /* after the RSTs, before checking */
 #define CUT_MAX_PROBES      6
@@ -53,6 +54,9 @@ struct cut {
 	enum cut_phase phase;
 	int asked;                   /* the end the last probe went to */
 	int64_t until_us;            /* end of the current wait */
+	int64_t rate_us;             /* probe spacing toward one end; cut_init
+	                                sets CUT_RATE_US, the caller may set
+	                                the sysctl's value plus a margin */
 	int probes, rounds;
 	bool learned;                /* a live segment waits to be used */
 	int learned_from;
