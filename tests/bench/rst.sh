@@ -173,6 +173,7 @@ minmax() {
 	echo
 	echo "rst bench: $(nproc) CPUs, kernel $(uname -r), PostgreSQL $(cat "$c_data/PG_VERSION"), $(basename "$PGEVICT") from $BUILD/"
 	echo "one idle TCP session a run, from a client namespace over a veth to a cluster in a server namespace;"
+	echo "$(find /proc -maxdepth 1 -name '[0-9]*' | wc -l) processes on the host (the --pid forms run discovery over all of them first)"
 	echo "a fresh session every run, $RUNS runs a method, medians; a run counts when the client saw"
 	echo "'Connection reset by peer' and the backend exited.  cut: command launch -> the client's recv failed;"
 	echo "returned: launch -> the command's exit; pgevict: its own elapsed_ms (the step's start -> verified)"
