@@ -321,7 +321,8 @@ static void step_rst(struct run *run)
 		t->signalled = true;         /* -ENOENT: the socket is gone already */
 		if (!res.cut)
 			set_reason(t, "rst: %s", res.reason);
-		audit(run, t, r == -ENOENT ? "step=rst: socket already gone" : res.cut ? "step=rst done" : "step=rst: not verified");
+		audit(run, t, r == -ENOENT ? "step=rst: socket already gone"
+			      : res.cut ? "step=rst done" : "step=rst: not verified");
 	}
 }
 
