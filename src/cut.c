@@ -80,10 +80,11 @@ int cut_feed(struct cut *c, const struct pkt_tcp *t, int64_t now_us)
 		if (seg_eq(&c->mine[i], t))
 			return -1;
 	if (t->flags & PKT_RST) {
-		if (c->rounds == 0 && c->probes > 0 && !c->end[from].local) {
+		if (c->rounds == 0 && c->probes > 0) {
 			/* a RST before any of ours: its kernel has no such
 			 * connection */
 			c->state = CUT_FAILED;
+			c->absent = true;
 			c->reason = "no such connection: an end answered the probe with a RST";
 			return from;
 		}

@@ -65,6 +65,7 @@ struct cut {
 	struct pkt_seg mine[16];     /* what we sent, to know it when captured */
 	unsigned nmine;
 	const char *reason;          /* why it failed; static */
+	bool absent;                 /* failed: there is no such connection */
 };
 
 /* A segment to send toward end TO. */
@@ -81,8 +82,8 @@ void cut_init(struct cut *c, int family, const uint8_t *a, uint16_t ap, bool a_l
 /*
  * A captured segment.  Returns the end it came from (0 or 1), or -1 when
  * it is not of this connection or is one we sent.  A RST from an end
- * proves that end gone; from a remote end before any RST of ours, it says
- * there is no such connection (CUT_FAILED).  Anything else is used for
+ * proves that end gone; before any RST of ours, it says there is no such
+ * connection (CUT_FAILED, c->absent).  Anything else is used for
  * the next RSTs.
  */
 int cut_feed(struct cut *c, const struct pkt_tcp *t, int64_t now_us);

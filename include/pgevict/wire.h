@@ -4,11 +4,10 @@
  * Owns the I/O around cut.h's state machine: the capture (libpcap on the
  * interface that carries the connection, immediate mode, a BPF filter on
  * the exact 4-tuple), sending (pcap_inject with a link header taken from a
- * captured frame of the connection; toward a socket of this namespace on
- * the loopback device when capturing there, else through a raw IP socket
- * that the kernel routes to itself; toward a remote end with no frame yet
- * through the raw IP socket too, so that the kernel routes it and
- * resolves the neighbour), and checking local ends
+ * captured frame of the connection; toward a socket of this namespace
+ * through a raw IP socket that the kernel routes to itself; toward a
+ * remote end with no frame yet through the raw IP socket too, so that the
+ * kernel routes it and resolves the neighbour), and checking local ends
  * with a sock_diag dump.  Works in the caller's network namespace: enter
  * the backend's first (netns.h).  Needs CAP_NET_RAW.
  */
@@ -37,7 +36,8 @@ struct wire_result {
  * host order).  IFACE: where to capture, NULL to follow the route to the
  * first end that is not local (lo when both are).  TIMEOUT_MS bounds the
  * whole.  0 when it ran (ret->cut says whether the connection is gone,
- * ret->reason why not); -ENOENT when a local end has no such socket;
+ * ret->reason why not); -ENOENT when there is no such connection (a probe
+ * toward an end drew a RST from its kernel);
  * -errno when it could not start (ret->reason says what failed).
  */
 int wire_cut(int family, const uint8_t *a, uint16_t ap, const uint8_t *b, uint16_t bp,
