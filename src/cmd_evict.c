@@ -35,6 +35,7 @@
 #include "pgevict/procfs.h"
 #include "pgevict/sockdiag.h"
 #include "pgevict/title.h"
+#include "pgevict/wire.h"
 
 struct target {
 	struct plan_item *it;
@@ -292,8 +293,44 @@ static void step_destroy(struct run *run)
 	}
 }
 
-/* After destroy: a process still there whose socket is gone is severed. */
-static void verify_severed(struct run *run)
+/* RST injection (wire.h) in the backend's network namespace: probe for
+ * the sequence numbers, RST both ends, verify. */
+static void step_rst(struct run *run)
+{
+	size_t i;
+
+	reap_early(run, STEP_RST);
+	for (i = 0; i < run->n; i++) {
+		struct target *t = &run->t[i];
+		const struct session *s = t->it->s;
+		struct wire_result res;
+		int saved, r;
+		if (!wants(t, STEP_RST))
+			continue;
+		memset(&res, 0, sizeof(res));
+		r = netns_enter(run->pfd, s->cluster->pid, s->cluster->netns, run->self_ns, &saved);
+		if (r < 0) {
+			set_reason(t, "rst: cannot enter the backend's network namespace: %s", strerror(-r));
+			continue;
+		}
+		r = wire_cut(s->family, s->local_raw, (uint16_t)s->local_port, s->client_raw,
+			     (uint16_t)s->client_port, run->o->iface, run->o->step_timeout_ms, &res);
+		netns_leave(saved);
+		if (r < 0 && r != -ENOENT) {
+			set_reason(t, "rst: %s", res.reason);
+			continue;
+		}
+		t->signalled = true;         /* -ENOENT: the socket is gone already */
+		if (!res.cut)
+			set_reason(t, "rst: %s", res.reason);
+		audit(run, t, r == -ENOENT ? "step=rst: socket already gone"
+			      : res.cut ? "step=rst done" : "step=rst: not verified");
+	}
+}
+
+/* After destroy or rst: a process still there whose socket is gone is
+ * severed. */
+static void verify_severed(struct run *run, enum step step)
 {
 	size_t i;
 
@@ -311,7 +348,7 @@ static void verify_severed(struct run *run)
 		}
 		if (alive == 0) {
 			procfs_start_ticks(run->pfd, s->pid, &ticks, &st);
-			finish(run, t, OUTCOME_SEVERED, STEP_DESTROY);
+			finish(run, t, OUTCOME_SEVERED, (int)step);
 			set_reason(t, "connection cut; the backend is still there in state %c", st);
 			audit(run, t, "outcome=severed");
 		}
@@ -515,7 +552,7 @@ int evict_apply(const struct options *o, enum action action, unsigned steps, con
 		}
 	}
 	if (action != ACTION_CANCEL) {
-		for (i = 0; i < STEP_RST; i++) {
+		for (i = 0; i < STEP_COUNT; i++) {
 			enum step st = (enum step)i;
 			size_t k;
 			if (!(steps & STEP_BIT(st)))
@@ -526,11 +563,13 @@ int evict_apply(const struct options *o, enum action action, unsigned steps, con
 				step_sql(&run, false);
 			else if (st == STEP_SIGNAL)
 				step_signal(&run, SIGTERM);
-			else
+			else if (st == STEP_DESTROY)
 				step_destroy(&run);
+			else
+				step_rst(&run);
 			wait_step(&run, st);
-			if (st == STEP_DESTROY)
-				verify_severed(&run);
+			if (st == STEP_DESTROY || st == STEP_RST)
+				verify_severed(&run, st);
 		}
 		for (i = 0; i < run.n; i++)
 			if (!run.t[i].done) {
@@ -576,10 +615,6 @@ static int evict(const struct options *o, enum action action)
 	steps = o->via ? o->via : ladder_default(action);
 	if (steps & ~ladder_allowed(action)) {
 		fprintf(stderr, "pgevict: --via: %s cannot use that step\n", action_name(action));
-		return EXIT_USAGE;
-	}
-	if (steps & STEP_BIT(STEP_RST)) {
-		fprintf(stderr, "pgevict: --via: step 'rst' is not available yet\n");
 		return EXIT_USAGE;
 	}
 	if ((r = cmd_discover(o, &d)) != 0)
@@ -635,5 +670,7 @@ int cmd_terminate(const struct options *o)
 
 int cmd_sever(const struct options *o)
 {
+	if (o->conn)
+		return cmd_sever_conn(o);
 	return evict(o, ACTION_SEVER);
 }

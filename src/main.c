@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@ enum {
 	K_LOCK = 1 << 5,     /* lockdown's --total, --allow-*, --kick, --role, --database */
 	K_STATE = 1 << 6,    /* --state-dir */
 	K_AGENT = 1 << 7,    /* --rules, --interval, --once, --check */
+	K_SEVER = 1 << 8,    /* --method, --conn, --iface */
 };
 
 enum { NEED_ROOT = 1 << 0 };
@@ -48,8 +50,9 @@ static const struct command commands[] = {
 	{ "tree", cmd_tree, K_GLOBAL, NEED_ROOT, "postmasters and their children, like pstree" },
 	{ "cancel", cmd_cancel, K_GLOBAL | K_SELECT | K_ACTION, NEED_ROOT, "cancel the running query (sql, then SIGINT)" },
 	{ "terminate", cmd_terminate, K_GLOBAL | K_SELECT | K_ACTION | K_CANCEL_FIRST, NEED_ROOT,
-	  "end sessions, escalating sql -> SIGTERM -> socket destroy" },
-	{ "sever", cmd_sever, K_GLOBAL | K_SELECT | K_ACTION, NEED_ROOT, "cut only the client connection (no signal)" },
+	  "end sessions, escalating sql -> SIGTERM -> socket destroy -> RST" },
+	{ "sever", cmd_sever, K_GLOBAL | K_SELECT | K_ACTION | K_SEVER, NEED_ROOT,
+	  "cut only the client connection (no signal); --conn: any TCP connection" },
 	{ "lockdown", cmd_lockdown, K_GLOBAL | K_ACTION | K_LOCK | K_STATE, NEED_ROOT,
 	  "refuse new connections: rewrite pg_hba.conf, reload, prove it" },
 	{ "unlock", cmd_unlock, K_GLOBAL | K_STATE, NEED_ROOT, "undo a lockdown exactly, reload, prove it" },
@@ -64,6 +67,7 @@ enum {
 	O_DRY_RUN, O_VIA, O_STEP_TIMEOUT, O_CANCEL_FIRST,
 	O_TOTAL, O_ALLOW_ROLE, O_ALLOW_HOST, O_KICK, O_ROLE, O_DATABASE, O_STATE_DIR,
 	O_RULES, O_INTERVAL, O_ONCE, O_CHECK,
+	O_METHOD, O_CONN, O_IFACE,
 };
 
 static const struct option longopts[] = {
@@ -98,6 +102,9 @@ static const struct option longopts[] = {
 	{ "interval", required_argument, NULL, O_INTERVAL },
 	{ "once", no_argument, NULL, O_ONCE },
 	{ "check", no_argument, NULL, O_CHECK },
+	{ "method", required_argument, NULL, O_METHOD },
+	{ "conn", required_argument, NULL, O_CONN },
+	{ "iface", required_argument, NULL, O_IFACE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -113,6 +120,7 @@ static void usage(FILE *f)
 		   "           (DUR: 500ms 2s 10min 1h)\n"
 		   "lockdown:  --total --allow-role R --allow-host CIDR --kick --role R --database D\n"
 		   "           --dry-run --state-dir DIR (also for unlock and status)\n"
+		   "sever:     --method rst|destroy   --conn ADDR:PORT,ADDR:PORT [--iface IF]\n"
 		   "see pgevict(8)\n");
 }
 
@@ -134,6 +142,8 @@ static int option_kind(int c)
 		return K_LOCK;
 	if (c == O_STATE_DIR)
 		return K_STATE;
+	if (c == O_METHOD || c == O_CONN || c == O_IFACE)
+		return K_SEVER;
 	return K_GLOBAL;
 }
 
@@ -166,6 +176,7 @@ int main(int argc, char **argv)
 	const char *cmdname = NULL;
 	int c, r, given[64];
 	size_t i, ngiven = 0;
+	bool via_given = false, method_given = false;
 
 	memset(&o, 0, sizeof(o));
 	select_init(&o.sel);
@@ -251,7 +262,26 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case O_METHOD:
+			if ((strcmp(arg, "rst") != 0 && strcmp(arg, "destroy") != 0) ||
+			    ladder_parse_via(arg, &o.via) < 0) {
+				fprintf(stderr, "pgevict: bad value '%s' for --method (rst or destroy)\n", arg);
+				r = EXIT_USAGE;
+				goto out;
+			}
+			method_given = true;
+			break;
+		case O_CONN: o.conn = arg; break;
+		case O_IFACE:
+			if (!*arg || strlen(arg) >= 16 || strchr(arg, '/')) {
+				fprintf(stderr, "pgevict: bad value '%s' for --iface (an interface name)\n", arg);
+				r = EXIT_USAGE;
+				goto out;
+			}
+			o.iface = arg;
+			break;
 		case O_VIA:
+			via_given = true;
 			if (ladder_parse_via(arg, &o.via) < 0) {
 				fprintf(stderr, "pgevict: bad value '%s' for --via (steps: sql,signal,destroy,rst)\n", arg);
 				r = EXIT_USAGE;
@@ -295,6 +325,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pgevict: '%s' does not take --%s\n", cmd->name, option_name(given[i]));
 		r = EXIT_USAGE;
 		goto out;
+	}
+	if (via_given && method_given) {
+		fprintf(stderr, "pgevict: --method and --via both name steps; give one\n");
+		{ r = EXIT_USAGE; goto out; }
+	}
+	if (o.conn && (!select_is_empty(&o.sel) || o.via || o.cancel_first)) {
+		fprintf(stderr, "pgevict: --conn names one connection: it takes no selectors, --via or --method\n");
+		{ r = EXIT_USAGE; goto out; }
 	}
 	if (o.no_sql && select_needs_sql(&o.sel)) {
 		fprintf(stderr, "pgevict: --idle-for, --running-for and --app need SQL; drop --no-sql\n");

@@ -277,10 +277,6 @@ static void check_rule(struct pctx *c, const struct rule *r)
 		fail(c, r->line_via, "via: %s cannot use that step", action_name(r->action));
 		return;
 	}
-	if (steps & STEP_BIT(STEP_RST)) {
-		fail(c, r->line_via, "via: step 'rst' is not available yet");
-		return;
-	}
 	if (r->line_per && !r->keep) {
 		fail(c, r->line_per, "per needs keep = N (N at least 1)");
 		return;

@@ -3,10 +3,10 @@
 #
 # Makes a throwaway cluster (its own port, its own temporary directory),
 # opens a handful of real sessions over TCP v4, TCP v6 and the Unix socket,
-# shows what pgevict sees, ends some, runs the agent's rules once, locks the
-# cluster down (a connection refused), unlocks it (the same pg_hba.conf,
-# byte for byte), and removes everything.  Touches no other cluster on this
-# host.
+# shows what pgevict sees and does (terminate, cancel, sever, RSTs on the
+# wire), runs the agent's rules once, locks the cluster down (a connection
+# refused), unlocks it (the same pg_hba.conf, byte for byte), and removes
+# everything.  Touches no other cluster on this host.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -46,6 +46,13 @@ read -r stuck _ <"$PGT_HOLD_OUT"
 kill -STOP "$stuck"
 "$PGEVICT" --cluster "$demo_port" terminate --pid "$stuck" --step-timeout 500ms || echo "(exit $?: severed)"
 kill -CONT "$stuck"
+pgt_watch demo "host=127.0.0.1 user=report dbname=postgres application_name=wire" idle "$demo_dir/run/w1"
+read -r wire_pid _ <"$demo_dir/run/w1"
+step "$PGEVICT --cluster $demo_port sever --pid $wire_pid --method rst   # forged RSTs, exact sequence numbers"
+"$PGEVICT" --cluster "$demo_port" sever --pid "$wire_pid" --method rst
+pgt_watch demo "host=::1 user=report dbname=postgres application_name=wire6" idle "$demo_dir/run/w2"
+read -r _ wire_port <"$demo_dir/run/w2"
+run "$PGEVICT" sever --conn "[::1]:$wire_port,[::1]:$demo_port"
 run "$PGEVICT" --cluster "$demo_port" ls
 echo
 echo "demo: the agent: standing rules in a directory"

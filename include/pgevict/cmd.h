@@ -47,6 +47,9 @@ struct options {
 	int64_t interval_ms;         /* --interval */
 	bool once;                   /* --once: one pass */
 	bool check;                  /* --check: validate the rules only */
+	/* sever */
+	const char *conn;            /* --conn A:P,B:Q: one connection, no selectors */
+	const char *iface;           /* --iface: where rst captures; NULL: the route */
 };
 
 int cmd_clusters(const struct options *o);
@@ -59,6 +62,10 @@ int cmd_lockdown(const struct options *o);
 int cmd_unlock(const struct options *o);
 int cmd_status(const struct options *o);
 int cmd_agent(const struct options *o);
+
+/* `sever --conn`: cut one TCP connection named by its ends (cmd_conn.c);
+ * 0 cut and verified, 1 not cut, 2 usage. */
+int cmd_sever_conn(const struct options *o);
 
 /* Shared by the commands (output.c). */
 

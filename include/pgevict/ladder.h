@@ -20,7 +20,7 @@ enum step {
 	STEP_SQL = 0,       /* pg_terminate_backend / pg_cancel_backend */
 	STEP_SIGNAL,        /* SIGTERM / SIGINT through a pidfd */
 	STEP_DESTROY,       /* SOCK_DESTROY over netlink */
-	STEP_RST,           /* RST injection (not built yet) */
+	STEP_RST,           /* RST injection on the wire (wire.h) */
 	STEP_COUNT,
 };
 

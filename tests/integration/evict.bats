@@ -65,7 +65,7 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	run "$PGEVICT" --cluster "$e1_port" terminate --user u3 --dry-run --json
 	[ "$status" -eq 0 ]
 	[ "$(printf '%s\n' "$output" | jq -r .outcome | sort -u)" = planned ]
-	[ "$(printf '%s\n' "$output" | jq -r .step | sort -u)" = "sql,signal,destroy" ]
+	[ "$(printf '%s\n' "$output" | jq -r .step | sort -u)" = "sql,signal,destroy,rst" ]
 	for p in $(pids_of "$e1_dir/run/dry"); do alive "$p"; done
 	[ "$(pgt_sql e1 "select count(*) from pg_stat_activity where usename = 'u3'")" -eq 2 ]
 	pgt_release "$PGT_HOLD_PID"
@@ -185,7 +185,7 @@ alive() { kill -0 "$1" 2>/dev/null; }
 }
 
 @test "bad action options exit 2 with one line" {
-	for args in "--via sql,bogus" "--via rst" "--step-timeout 0ms" "--step-timeout 5"; do
+	for args in "--via sql,bogus" "--via rst,rst" "--step-timeout 0ms" "--step-timeout 5"; do
 		# shellcheck disable=SC2086
 		run "$PGEVICT" terminate --all $args
 		[ "$status" -eq 2 ]

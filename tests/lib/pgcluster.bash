@@ -15,6 +15,11 @@
 #   pgt_psql c1 -c 'select 1'
 #   pgt_hold c1 "host=127.0.0.1 user=u1" 3    # 3 idle sessions, see below
 #   pgt_cleanup                               # also runs from the EXIT trap
+#
+# Network namespaces (rst tests and bench): pgt_netns_pair VAR makes a
+# server and a client namespace joined by a veth pair; with PGT_NETNS=NS
+# (and PGT_LISTEN=ADDRS) pgt_cluster_create starts the cluster inside NS;
+# pgt_watch opens one watched session, optionally from a namespace.
 
 PGT_DIRS=()          # temporary directories made here
 PGT_DATADIRS=()      # data directories of clusters started here
@@ -64,7 +69,7 @@ pgt_cluster_create() {
 		{ cat "$dir/initdb.log" >&2; pgt_die "initdb failed"; return 1; }
 	{
 		echo "port = $port"
-		echo "listen_addresses = '127.0.0.1,::1'"
+		echo "listen_addresses = '${PGT_LISTEN:-127.0.0.1,::1}'"
 		echo "unix_socket_directories = '$dir/sock'"
 		echo "cluster_name = '$name'"
 		echo "fsync = off"
@@ -77,8 +82,15 @@ pgt_cluster_create() {
 		local kv
 		for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
 	} >>"$dir/data/postgresql.conf"
+	if [ -n "${PGT_NETNS:-}" ]; then
+		# the postmaster's TCP side lives in that namespace
+		echo "host all all 0.0.0.0/0 trust" >>"$dir/data/pg_hba.conf"
+		echo "host all all ::/0 trust" >>"$dir/data/pg_hba.conf"
+	fi
 	PGT_DATADIRS+=("$dir/data")
-	pgt_as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >"$dir/pg_ctl.log" 2>&1 ||
+	local -a in_ns=()
+	[ -z "${PGT_NETNS:-}" ] || in_ns=(ip netns exec "$PGT_NETNS")
+	"${in_ns[@]}" runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >"$dir/pg_ctl.log" 2>&1 ||
 		{ cat "$dir/pg_ctl.log" "$dir/server.log" >&2; pgt_die "pg_ctl start failed"; return 1; }
 	printf -v "${var}_dir" '%s' "$dir"
 	printf -v "${var}_data" '%s' "$dir/data"
@@ -158,6 +170,60 @@ pgt_release() {
 	local pid=$1
 	kill -TERM "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
+}
+
+# pgt_netns_pair VAR: two network namespaces made here, a server's and a
+# client's, joined by a veth pair, with 10.201.0.1/24 and fd00:201::1/64
+# on the server's end, .2 and ::2 on the client's (these addresses exist
+# only inside the two namespaces; IPv6 without DAD, usable at once).
+# Sets ${VAR}_sns ${VAR}_cns ${VAR}_sif ${VAR}_cif; pgt_cleanup removes
+# them (deleting a namespace removes its veth end).
+pgt_netns_pair() {
+	local var=$1 tag sns cns sif cif
+	tag="$$$RANDOM"
+	tag=${tag: -8}
+	sns="pgev-s-$tag"
+	cns="pgev-c-$tag"
+	sif="pes$tag"
+	cif="pec$tag"
+	ip netns add "$sns" || return 1
+	PGT_NS+=("$sns")
+	ip netns add "$cns" || return 1
+	PGT_NS+=("$cns")
+	ip link add "$sif" netns "$sns" type veth peer name "$cif" netns "$cns" || return 1
+	ip -n "$sns" addr add 10.201.0.1/24 dev "$sif" &&
+		ip -n "$sns" addr add fd00:201::1/64 dev "$sif" nodad &&
+		ip -n "$cns" addr add 10.201.0.2/24 dev "$cif" &&
+		ip -n "$cns" addr add fd00:201::2/64 dev "$cif" nodad &&
+		ip -n "$sns" link set lo up && ip -n "$cns" link set lo up &&
+		ip -n "$sns" link set "$sif" up && ip -n "$cns" link set "$cif" up || return 1
+	printf -v "${var}_sns" '%s' "$sns"
+	printf -v "${var}_cns" '%s' "$cns"
+	printf -v "${var}_sif" '%s' "$sif"
+	printf -v "${var}_cif" '%s' "$cif"
+}
+
+# pgt_watch VAR CONNINFO MODE OUT [NETNS]: one session of cluster VAR by
+# the pgwatch helper (idle or stream), from network namespace NETNS when
+# given.  Waits until it is up; sets PGT_WATCH_PID.  OUT gets
+# "backend_pid client_port"; OUT.err, when the connection is lost, what
+# the client saw.
+pgt_watch() {
+	local var=$1 conninfo=$2 mode=$3 out=$4 ns=${5:-} port="${1}_port" dir="${1}_dir" pid i
+	local -a in_ns=()
+	[ -z "$ns" ] || in_ns=(ip netns exec "$ns")
+	rm -f "$out" "$out.ready" "$out.err"
+	"${in_ns[@]}" "$PGT_HELPERS/pgwatch" -m "$mode" -o "$out" "port=${!port} $conninfo" \
+		</dev/null >/dev/null 2>>"${!dir}/run/clients.log" 3>&- 4>&- &
+	pid=$!
+	pgt_track "$var" "$pid"
+	for i in $(seq 1 300); do
+		[ -s "$out.ready" ] && break
+		kill -0 "$pid" 2>/dev/null || { pgt_die "pgwatch exited early"; return 1; }
+		sleep 0.1
+	done
+	[ -s "$out.ready" ] || { pgt_die "pgwatch did not come up"; return 1; }
+	PGT_WATCH_PID=$pid
 }
 
 pgt_cleanup() {

@@ -40,7 +40,9 @@ static void test_allowed(void **state)
 	assert_false(ladder_allowed(ACTION_SEVER) & STEP_BIT(STEP_SIGNAL));
 	assert_false(ladder_allowed(ACTION_SEVER) & STEP_BIT(STEP_SQL));
 	assert_true(ladder_default(ACTION_TERMINATE) & STEP_BIT(STEP_DESTROY));
-	assert_false(ladder_default(ACTION_TERMINATE) & STEP_BIT(STEP_RST));
+	assert_true(ladder_default(ACTION_TERMINATE) & STEP_BIT(STEP_RST));
+	assert_true(ladder_default(ACTION_SEVER) & STEP_BIT(STEP_RST));
+	assert_false(ladder_default(ACTION_CANCEL) & STEP_BIT(STEP_RST));
 }
 
 static struct session *add(struct session_list *l, pid_t pid, const char *type, bool client,

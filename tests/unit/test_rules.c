@@ -124,7 +124,7 @@ static const struct {
 	{ "[a]\nmatch = --all\naction = terminate\nper = user\n", 4, "per needs keep" },
 	{ "[a]\nmatch = --all\naction = cancel\nvia = destroy\n", 4, "cancel cannot use that step" },
 	{ "[a]\nmatch = --all\naction = terminate\nvia = sql,sql\n", 4, "bad via" },
-	{ "[a]\nmatch = --all\naction = terminate\nvia = rst\n", 4, "'rst' is not available" },
+	{ "[a]\nmatch = --all\naction = cancel\nvia = rst\n", 4, "cancel cannot use that step" },
 	{ "[a]\nmatch = --all\naction = terminate\nstep-timeout = 2h\n", 4, "bad step-timeout" },
 	{ "[a]\nmatch = --all\naction = terminate\nkill = yes\n", 4, "unknown key 'kill'" },
 	{ "[a]\nmatch = --all\naction = terminate\naction = cancel\n", 4, "given twice" },
