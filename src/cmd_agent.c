@@ -345,13 +345,9 @@ static void report(struct agent *a, const struct rule *ru, const struct plan_ite
 	const char *step = res->step >= 0 ? step_name((enum step)res->step) : NULL;
 	const char *note = res->reason[0] ? res->reason : it->note;
 	struct timespec ts;
-	int k;
 
 	if (res->outcome == OUTCOME_PLANNED) {
-		for (k = 0; k < STEP_COUNT; k++)
-			if (it->steps & STEP_BIT(k))
-				snprintf(steps + strlen(steps), sizeof(steps) - strlen(steps), "%s%s",
-					 steps[0] ? "," : "", step_name((enum step)k));
+		ladder_steps_text(it->steps, steps, sizeof(steps));
 		step = steps[0] ? steps : NULL;
 		/* a dry run touches nothing, but the log says what it would do */
 		syslog(LOG_INFO, "rule=%s %s pid=%d start=%llu dry-run outcome=planned", ru->name,

@@ -431,13 +431,9 @@ static void print_plan_or_result(const struct options *opts, enum action action,
 		char client[INET6_ADDRSTRLEN + 16], ms[24], steps[64] = "";
 		const char *step = t->step >= 0 ? step_name((enum step)t->step) : NULL;
 		const char *note = t->reason[0] ? t->reason : it->skip ? it->skip : it->note;
-		int k;
 
 		if (t->outcome == OUTCOME_PLANNED) {
-			for (k = 0; k < STEP_COUNT; k++)
-				if (it->steps & STEP_BIT(k))
-					snprintf(steps + strlen(steps), sizeof(steps) - strlen(steps), "%s%s",
-						 steps[0] ? "," : "", step_name((enum step)k));
+			ladder_steps_text(it->steps, steps, sizeof(steps));
 			step = steps[0] ? steps : NULL;
 		}
 		if (opts->json) {

@@ -2,12 +2,29 @@
  * ladder.c -- the eviction ladder as data (core, no I/O).  See ladder.h.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pgevict/ladder.h"
 
 static const char *const step_names[STEP_COUNT] = { "sql", "signal", "destroy", "rst" };
+
+char *ladder_steps_text(unsigned mask, char *buf, size_t len)
+{
+	size_t o = 0;
+	int k;
+
+	if (len)
+		buf[0] = '\0';
+	for (k = 0; k < STEP_COUNT; k++)
+		if ((mask & STEP_BIT(k)) && o < len) {
+			int n = snprintf(buf + o, len - o, "%s%s", o ? "," : "", step_name((enum step)k));
+			if (n > 0)
+				o += (size_t)n;
+		}
+	return buf;
+}
 
 const char *step_name(enum step s)
 {

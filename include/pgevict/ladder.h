@@ -39,6 +39,9 @@ enum outcome {
 };
 
 const char *step_name(enum step s);
+
+/* MASK as "sql,signal,destroy" into BUF; returns BUF ("" for none). */
+char *ladder_steps_text(unsigned mask, char *buf, size_t len);
 const char *outcome_name(enum outcome o);
 const char *action_name(enum action a);
 

@@ -32,6 +32,27 @@ static void test_parse_via(void **state)
 	assert_int_equal(ladder_parse_via("SIGNAL", &m), -EINVAL);
 }
 
+/* The text of a step mask reads back as the same mask. */
+static void test_steps_text(void **state)
+{
+	const char *texts[] = { "sql", "signal,destroy", "sql,signal,destroy,rst", "rst" };
+	char buf[64], tiny[5];
+	unsigned m, back;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		assert_int_equal(ladder_parse_via(texts[i], &m), 0);
+		assert_string_equal(ladder_steps_text(m, buf, sizeof(buf)), texts[i]);
+		assert_int_equal(ladder_parse_via(buf, &back), 0);
+		assert_int_equal(back, m);
+	}
+	assert_string_equal(ladder_steps_text(0, buf, sizeof(buf)), "");
+	/* a short buffer is cut, never overrun */
+	ladder_steps_text(STEP_BIT(STEP_SQL) | STEP_BIT(STEP_SIGNAL), tiny, sizeof(tiny));
+	assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
+}
+
 static void test_allowed(void **state)
 {
 	(void)state;
@@ -142,6 +163,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_via),
+		cmocka_unit_test(test_steps_text),
 		cmocka_unit_test(test_allowed),
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_exit_status),
