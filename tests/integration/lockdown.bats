@@ -299,3 +299,31 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	[ "$(jq -r .locked <<<"$output")" = false ]
 	[ "$(jq -r .phase <<<"$output")" = null ]
 }
+
+@test "every slot taken, the superuser's too: lockdown says it cannot prove it; with --kick it frees the slots and proves it" {
+	pgt_cluster_create k3 "max_connections=8" "superuser_reserved_connections=2"
+	pgt_sql k3 "create role app login" >/dev/null
+	pgt_hold k3 "host=127.0.0.1 user=app dbname=postgres" 6 idle "$k3_dir/run/full"
+	ha=$PGT_HOLD_PID
+	PGT_OSUSER=postgres pgt_hold k3 "host=$k3_sock user=postgres dbname=postgres" 2 idle "$k3_dir/run/fullsu"
+	hs=$PGT_HOLD_PID
+	run pgt_sql k3 "select 1"
+	[ "$status" -ne 0 ] && [[ "$output" == *"too many clients"* ]]
+	sha=$(sha256sum <"$k3_data/pg_hba.conf")
+	run "$PGEVICT" --cluster "$k3_data" lockdown --state-dir "$SD"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"NOT proven: no connection slot"* ]]
+	head -n 1 "$k3_data/pg_hba.conf" | grep -q "written by pgevict lockdown"
+	run "$PGEVICT" --cluster "$k3_data" lockdown --kick --json --state-dir "$SD"
+	[ "$status" -eq 0 ]
+	for p in $(cut -d' ' -f1 "$k3_dir/run/full"); do ! kill -0 "$p" 2>/dev/null; done
+	for p in $(cut -d' ' -f1 "$k3_dir/run/fullsu"); do kill -0 "$p"; done
+	run env PGCONNECT_TIMEOUT=5 psql -X -At -h 127.0.0.1 -p "$k3_port" -U app -d postgres -c 'select 1'
+	refused_by_hba
+	run "$PGEVICT" --cluster "$k3_data" unlock --state-dir "$SD"
+	[ "$status" -eq 0 ]
+	[ "$(sha256sum <"$k3_data/pg_hba.conf")" = "$sha" ]
+	! grep -q "terminating any other active server processes" "$k3_log"
+	pgt_release "$ha"; pgt_release "$hs"
+	pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$k3_data" -m fast -w stop >/dev/null
+}
