@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
 #include <sys/pidfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,13 +58,14 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-size_t pidfd_wait_all(const int *fds, const bool *want, bool *done, size_t n, int timeout_ms,
-		      void (*progress)(size_t exited, size_t total, void *arg), void *arg)
+/* The poll(2) way: every round looks at every fd still running.  Used
+ * when epoll cannot be had. */
+static size_t wait_poll(const int *fds, const bool *want, bool *done, size_t n, long long deadline,
+			size_t total, void (*progress)(size_t exited, size_t total, void *arg), void *arg)
 {
 	struct pollfd *p = calloc(n ? n : 1, sizeof(*p));
 	size_t *idx = calloc(n ? n : 1, sizeof(*idx));
-	long long deadline = now_ms() + timeout_ms;
-	size_t i, left = 0, total = 0;
+	size_t i, left = 0;
 
 	if (!p || !idx) {
 		free(p);
@@ -75,9 +77,6 @@ size_t pidfd_wait_all(const int *fds, const bool *want, bool *done, size_t n, in
 			left += want[i] && !done[i];
 		return left;
 	}
-	for (i = 0; i < n; i++)
-		if (want[i])
-			total++;
 	for (;;) {
 		size_t k = 0;
 		long long rest;
@@ -103,5 +102,59 @@ size_t pidfd_wait_all(const int *fds, const bool *want, bool *done, size_t n, in
 	}
 	free(p);
 	free(idx);
+	return left;
+}
+
+size_t pidfd_wait_all(const int *fds, const bool *want, bool *done, size_t n, int timeout_ms,
+		      void (*progress)(size_t exited, size_t total, void *arg), void *arg)
+{
+	long long deadline = now_ms() + timeout_ms;
+	struct epoll_event ev[256];
+	size_t i, left = 0, total = 0;
+	int ep;
+
+	for (i = 0; i < n; i++)
+		if (want[i])
+			total++;
+	/* Each fd is registered once and each exit reported once: linear
+	 * in the number of sessions, where re-polling the whole set after
+	 * every exit is quadratic. */
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return wait_poll(fds, want, done, n, deadline, total, progress, arg);
+	for (i = 0; i < n; i++) {
+		struct epoll_event e = { .events = EPOLLIN, .data.u64 = i };
+
+		if (!want[i] || done[i] || fds[i] < 0)
+			continue;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fds[i], &e) < 0) {
+			close(ep);
+			return wait_poll(fds, want, done, n, deadline, total, progress, arg);
+		}
+		left++;
+	}
+	for (;;) {
+		long long rest;
+		int k, j;
+
+		if (progress)
+			progress(total - left, total, arg);
+		rest = deadline - now_ms();
+		if (!left || rest <= 0)
+			break;
+		k = epoll_wait(ep, ev, (int)(sizeof(ev) / sizeof(ev[0])), (int)(rest > 100 ? 100 : rest));
+		if (k < 0 && errno != EINTR)
+			break;
+		for (j = 0; j < k; j++) {
+			size_t at = (size_t)ev[j].data.u64;
+
+			if (at < n && !done[at] && (ev[j].events & (EPOLLIN | EPOLLHUP))) {
+				done[at] = true;
+				left--;
+				epoll_ctl(ep, EPOLL_CTL_DEL, fds[at], NULL);
+			}
+		}
+	}
+	close(ep);
 	return left;
 }

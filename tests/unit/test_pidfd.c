@@ -93,6 +93,52 @@ static void test_wait_all(void **state)
 	close(proc);
 }
 
+static void count_progress(size_t exited, size_t total, void *arg)
+{
+	size_t *last = arg;
+
+	assert_true(exited <= total);
+	assert_true(exited >= *last);   /* never goes back */
+	*last = exited;
+}
+
+/* More children than one epoll batch (256), all ending at once, and one
+ * not wanted: every wanted one is seen exactly once. */
+static void test_wait_many(void **state)
+{
+	enum { N = 300 };
+	int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	static pid_t pids[N];
+	static int fds[N];
+	static bool want[N], done[N];
+	size_t i, last = 0;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		unsigned long long t;
+
+		pids[i] = spawn_sleeper();
+		assert_int_equal(procfs_start_ticks(proc, pids[i], &t, NULL), 0);
+		fds[i] = pidfd_open_verified(proc, pids[i], t);
+		assert_true(fds[i] >= 0);
+		want[i] = i != 7;
+		done[i] = false;
+	}
+	for (i = 0; i < N; i++)
+		if (want[i])
+			assert_int_equal(pidfd_signal(fds[i], SIGTERM), 0);
+	assert_int_equal(pidfd_wait_all(fds, want, done, N, 10000, count_progress, &last), 0);
+	assert_int_equal(last, N - 1);
+	for (i = 0; i < N; i++)
+		assert_true(done[i] == want[i]);
+	assert_int_equal(pidfd_signal(fds[7], SIGTERM), 0);
+	for (i = 0; i < N; i++) {
+		waitpid(pids[i], NULL, 0);
+		close(fds[i]);
+	}
+	close(proc);
+}
+
 /* A fixture /proc: comm with blanks and parentheses must not shift fields. */
 static void test_start_ticks_fixture(void **state)
 {
@@ -129,6 +175,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reused_pid_is_refused),
 		cmocka_unit_test(test_wait_all),
+		cmocka_unit_test(test_wait_many),
 		cmocka_unit_test(test_start_ticks_fixture),
 	};
 
