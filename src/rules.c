@@ -218,7 +218,7 @@ static int handler(void *user, const char *section, const char *name, const char
 	} else if (strcmp(name, "via") == 0) {
 		ONCE(line_via);
 		if (ladder_parse_via(value, &r->via) < 0 || !r->via) {
-			fail(c, c->line, "bad via '%.60s' (steps: sql,signal,destroy)", value);
+			fail(c, c->line, "bad via '%.60s' (steps: sql,signal,destroy,rst)", value);
 			return 0;
 		}
 	} else if (strcmp(name, "keep") == 0) {

@@ -232,7 +232,7 @@ release_victims() {
 # --- The methods.
 METHODS=(pgevict pgevict_signal psql pkill loop)
 declare -A LABEL
-LABEL[pgevict]="pgevict terminate (sql,signal,destroy)"
+LABEL[pgevict]="pgevict terminate (default ladder)"
 LABEL[pgevict_signal]="pgevict terminate --via signal"
 LABEL[psql]="psql pg_terminate_backend (runuser)"
 LABEL[pkill]="pkill -TERM -P postmaster -f"
