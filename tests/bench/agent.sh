@@ -25,10 +25,9 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-ROOT=$(pwd)
-BUILD=${BUILD:-build}
-PGEVICT=$ROOT/$BUILD/pgevict
-export PGT_HELPERS=$ROOT/$BUILD/tests
+# shellcheck source=tests/bench/lib.bash
+source tests/bench/lib.bash
+bench_init "bench agent" "the agent reads every process's /proc/PID/fd" pgconns
 N=${BENCH_AGENT_N:-2000}
 SECS=${BENCH_AGENT_SECS:-30}
 INTERVAL=${BENCH_AGENT_INTERVAL:-1s}
@@ -36,22 +35,6 @@ HOLD_CHUNK=1000
 CPU_TARGET=1.0           # percent of one core
 MEM_TARGET_KB=16384
 
-say() { printf 'bench agent: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
-
-# shellcheck source=tests/lib/pgcluster.bash
-source "$ROOT/tests/lib/pgcluster.bash"
-unset PGT_OSUSER PGT_HOLD_SQL
-
-if [ "$(id -u)" != 0 ]; then
-	say "SKIPPED: needs root (the agent reads every process's /proc/PID/fd)"
-	exit 0
-fi
-[ -x "$PGEVICT" ] || die "cannot run '$PGEVICT': build it with make"
-[ -x "$PGT_HELPERS/pgconns" ] || die "cannot run '$PGT_HELPERS/pgconns': build it with make bench"
-
-# shellcheck source=tests/bench/lib.bash
-source "$ROOT/tests/bench/lib.bash"
 bench_room "$N" BENCH_AGENT_N
 
 AGENT=

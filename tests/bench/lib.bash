@@ -1,5 +1,34 @@
-# tests/bench/lib.bash -- what the benchmarks share: room for N backends.
-# Sourced after `say` and `die` are defined.
+# tests/bench/lib.bash -- what the benchmarks share: their set-up
+# (bench_init), their messages (say, die) and room for N backends
+# (bench_room).  Sourced from the top of the repository, first thing.
+
+ROOT=$(pwd)
+BUILD=${BUILD:-build}
+PGEVICT=$ROOT/$BUILD/pgevict
+export PGT_HELPERS=$ROOT/$BUILD/tests
+BENCH_PREFIX=bench
+# shellcheck source=tests/lib/pgcluster.bash
+source "$ROOT/tests/lib/pgcluster.bash"
+unset PGT_OSUSER PGT_HOLD_SQL      # sessions are root's pgconns, plain
+
+say() { printf '%s: %s\n' "$BENCH_PREFIX" "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+# bench_init PREFIX WHY [HELPER...]: messages start with PREFIX; without
+# root the script ends here, saying it skipped (WHY: what root is for); it
+# dies when pgevict or a named test helper is not built.
+bench_init() {
+	local h
+	BENCH_PREFIX=$1
+	if [ "$(id -u)" != 0 ]; then
+		say "SKIPPED: needs root ($2)"
+		exit 0
+	fi
+	[ -x "$PGEVICT" ] || die "cannot run '$PGEVICT': build it with make"
+	for h in "${@:3}"; do
+		[ -x "$PGT_HELPERS/$h" ] || die "cannot run '$PGT_HELPERS/$h': build it with make bench"
+	done
+}
 
 # bench_room N KNOB: raise RLIMIT_NOFILE and RLIMIT_NPROC for this process
 # and its children to hold N more sessions (one socket or pidfd each, one

@@ -15,23 +15,11 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-ROOT=$(pwd)
-BUILD=${BUILD:-build}
-PGEVICT=$ROOT/$BUILD/pgevict
-export PGT_HELPERS=$ROOT/$BUILD/tests
+# shellcheck source=tests/bench/lib.bash
+source tests/bench/lib.bash
+bench_init "bench lockdown" "pgevict rewrites pg_hba.conf and signals the postmaster" pgwait
 RUNS=${BENCH_LOCK_RUNS:-15}
 
-say() { printf 'bench lockdown: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
-
-# shellcheck source=tests/lib/pgcluster.bash
-source "$ROOT/tests/lib/pgcluster.bash"
-
-if [ "$(id -u)" != 0 ]; then
-	say "SKIPPED: needs root"
-	exit 0
-fi
-[ -x "$PGEVICT" ] && [ -x "$PGT_HELPERS/pgwait" ] || die "build first: make all build/tests/pgwait"
 trap pgt_cleanup EXIT
 pgt_cluster_create b || die "cannot start a cluster"
 HBA=$b_data/pg_hba.conf

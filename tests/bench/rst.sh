@@ -29,27 +29,14 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-ROOT=$(pwd)
-BUILD=${BUILD:-build}
-PGEVICT=$ROOT/$BUILD/pgevict
-export PGT_HELPERS=$ROOT/$BUILD/tests
+# shellcheck source=tests/bench/lib.bash
+source tests/bench/lib.bash
+bench_init "bench rst" "network namespaces, raw sockets" pgwatch
 RUNS=${BENCH_RST_RUNS:-11}
 TCPKILL_S=${BENCH_RST_TCPKILL_S:-5}
 TCPKILL=${TCPKILL:-/usr/sbin/tcpkill}
 TARGET_MS=50
 
-say() { printf 'bench rst: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
-
-# shellcheck source=tests/lib/pgcluster.bash
-source "$ROOT/tests/lib/pgcluster.bash"
-
-if [ "$(id -u)" != 0 ]; then
-	say "SKIPPED: needs root (network namespaces, raw sockets)"
-	exit 0
-fi
-[ -x "$PGEVICT" ] || die "cannot run '$PGEVICT': build it with make"
-[ -x "$PGT_HELPERS/pgwatch" ] || die "cannot run '$PGT_HELPERS/pgwatch': build it with make bench"
 command -v ip >/dev/null || die "'ip' is not installed (iproute2)"
 HAVE_TCPKILL=1
 [ -x "$TCPKILL" ] || HAVE_TCPKILL=0

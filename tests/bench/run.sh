@@ -25,10 +25,9 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-ROOT=$(pwd)
-BUILD=${BUILD:-build}
-PGEVICT=$ROOT/$BUILD/pgevict
-export PGT_HELPERS=$ROOT/$BUILD/tests
+# shellcheck source=tests/bench/lib.bash
+source tests/bench/lib.bash
+bench_init "bench" "pgevict reads every process's /proc/PID/fd" pgconns
 SMALL=${BENCH_SMALL:-1000}
 LARGE=${BENCH_LARGE:-5000}
 RUNS=${BENCH_RUNS:-15}
@@ -37,27 +36,12 @@ WARMUP=${BENCH_WARMUP:-2}
 HOLD_CHUNK=1000          # sessions a pgconns helper opens (60 s budget each)
 SQL="select pid, usename, datname, client_addr, client_port, state from pg_stat_activity"
 
-say() { printf 'bench: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
-
-# shellcheck source=tests/lib/pgcluster.bash
-source "$ROOT/tests/lib/pgcluster.bash"
-unset PGT_OSUSER PGT_HOLD_SQL      # the sessions are root's pgconns, plain
-
-if [ "$(id -u)" != 0 ]; then
-	say "SKIPPED: needs root (pgevict reads every process's /proc/PID/fd)"
-	exit 0
-fi
-[ -x "$PGEVICT" ] || die "cannot run '$PGEVICT': build it with make"
-[ -x "$PGT_HELPERS/pgconns" ] || die "cannot run '$PGT_HELPERS/pgconns': build it with make bench"
 for t in ss lsof runuser; do
 	command -v "$t" >/dev/null || die "'$t' is not installed (tests/deps.sh installs it)"
 done
 [ "$LARGE" -gt "$SMALL" ] || die "BENCH_LARGE ($LARGE) must exceed BENCH_SMALL ($SMALL)"
 
 # --- Limits: raised for this process and its children only.
-# shellcheck source=tests/bench/lib.bash
-source "$ROOT/tests/bench/lib.bash"
 bench_room "$LARGE" BENCH_LARGE
 
 # --- The cluster.  Memory is shared (mmap, POSIX semaphores on Linux), so

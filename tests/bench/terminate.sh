@@ -24,10 +24,9 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
-ROOT=$(pwd)
-BUILD=${BUILD:-build}
-PGEVICT=$ROOT/$BUILD/pgevict
-export PGT_HELPERS=$ROOT/$BUILD/tests
+# shellcheck source=tests/bench/lib.bash
+source tests/bench/lib.bash
+bench_init "bench terminate" "pgevict signals other users' processes" pgconns
 N=${BENCH_TERM_N:-2000}
 REPS=${BENCH_TERM_RUNS:-3}
 POLL_US=${BENCH_TERM_POLL_US:-500}
@@ -36,19 +35,6 @@ HOLD_CHUNK=1000          # sessions a pgconns helper opens (60 s budget each)
 GONE_TIMEOUT_MS=60000    # a method that leaves sessions after this fails
 TARGET=1.05              # pgevict within 5% of the bare kill loop
 
-say() { printf 'bench terminate: %s\n' "$*" >&2; }
-die() { say "$*"; exit 1; }
-
-# shellcheck source=tests/lib/pgcluster.bash
-source "$ROOT/tests/lib/pgcluster.bash"
-unset PGT_OSUSER PGT_HOLD_SQL      # the sessions are root's pgconns, plain
-
-if [ "$(id -u)" != 0 ]; then
-	say "SKIPPED: needs root (pgevict signals other users' processes)"
-	exit 0
-fi
-[ -x "$PGEVICT" ] || die "cannot run '$PGEVICT': build it with make"
-[ -x "$PGT_HELPERS/pgconns" ] || die "cannot run '$PGT_HELPERS/pgconns': build it with make bench"
 CC=${CC:-cc}
 for t in runuser pkill "$CC"; do
 	command -v "$t" >/dev/null || die "'$t' is not installed"
@@ -56,8 +42,6 @@ done
 
 # --- Limits, for this process and its children only (the timer holds a
 # pidfd a session, pgconns a socket a session).
-# shellcheck source=tests/bench/lib.bash
-source "$ROOT/tests/bench/lib.bash"
 bench_room $((N + BYSTANDERS)) BENCH_TERM_N
 
 # --- The cluster.
