@@ -46,6 +46,7 @@
 #include "pgevict/cmd.h"
 #include "pgevict/escape.h"
 #include "pgevict/evict.h"
+#include "pgevict/fileio.h"
 #include "pgevict/procfs.h"
 #include "pgevict/rules.h"
 #include "pgevict/title.h"
@@ -155,53 +156,6 @@ static void say(int prio, const char *fmt, ...)
 	syslog(prio, "%s", buf);
 }
 
-static int read_file(const char *path, char **ret, size_t *ret_len)
-{
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	int fd, r = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EISDIR;
-		goto out;
-	}
-	if (st.st_size > RULE_FILE_MAX) {
-		r = -EFBIG;
-		goto out;
-	}
-	if (!(buf = malloc((size_t)st.st_size + 1))) {
-		r = -ENOMEM;
-		goto out;
-	}
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	*ret = buf;
-	*ret_len = len;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return r;
-}
-
 static int conf_filter(const struct dirent *e)
 {
 	size_t n = strlen(e->d_name);
@@ -249,7 +203,7 @@ static int load_rules(const char *path, int prio, struct rule_set *ret, size_t *
 			snprintf(file, sizeof(file), "%s/%s", path, names[i]->d_name);
 		else
 			snprintf(file, sizeof(file), "%s", path);
-		r = read_file(file, &text, &len);
+		r = file_read_all(file, RULE_FILE_MAX, &text, &len, NULL);
 		if (r < 0) {
 			say(prio, "%s: cannot read: %s", file, strerror(-r));
 			bad++;

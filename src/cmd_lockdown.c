@@ -125,7 +125,6 @@ static void lk_clear(struct lk *k)
 /* Discover, pick the one cluster, find its pg_hba.conf.  0 or an exit status. */
 static int collect(struct lk *k, const struct options *o)
 {
-	char label[64];
 	int r;
 
 	k->o = o;
@@ -151,7 +150,15 @@ static int collect(struct lk *k, const struct options *o)
 		say("out of memory");
 		return 1;
 	}
-	(void)label;
+	/* A pg_hba.conf that is a symbolic link: the file it names is the one
+	 * to save and replace, and the link stays a link. */
+	{
+		char *real = realpath(k->hba_path, NULL);
+		if (real) {
+			free(k->hba_path);
+			k->hba_path = real;
+		}
+	}
 	return 0;
 }
 
@@ -173,7 +180,7 @@ static int read_current(struct lk *k)
 	k->cur = NULL;
 	k->cur_len = 0;
 	k->cur_sha[0] = '\0';
-	k->cur_err = file_read_all(k->hba_path, &k->cur, &k->cur_len, &k->cur_st);
+	k->cur_err = file_read_all(k->hba_path, 0, &k->cur, &k->cur_len, &k->cur_st);
 	if (k->cur_err == 0)
 		sha256_hex(k->cur, k->cur_len, k->cur_sha);
 	return k->cur_err;

@@ -5,11 +5,8 @@
  * subdirectory per cluster (named after its data directory) holding a
  * lock (flock, so a run killed with -9 never leaves it held), the
  * original pg_hba.conf byte for byte, and state.json, the record that says
- * what is locked.  It also owns the one function that rewrites a file
- * the tool does not own (file_replace: a lock file created O_EXCL,
- * written, fsync'd, given the original's owner and mode, renamed over the
- * target, the directory fsync'd).  Every write here is atomic: after a
- * crash at any system call a reader sees the old bytes or the new ones.
+ * what is locked.  Every write goes through fileio.h's file_replace, so
+ * after a crash at any system call a reader sees the old bytes or the new.
  * Needs root for the default directory and for other users' files.
  */
 #ifndef PGEVICT_LOCKSTATE_H
@@ -21,24 +18,10 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "pgevict/fileio.h"
 #include "pgevict/sha256.h"
 
 #define LOCKSTATE_DEFAULT_DIR "/var/lib/pgevict"
-
-/* The suffix of file_replace's lock file (never ends in ".conf", so an
- * include_dir never reads a half-written one). */
-#define FILE_REPLACE_SUFFIX ".pgevict-lock"
-
-/* The whole of PATH, its stat in *RET_ST (may be NULL).  0 or -errno. */
-int file_read_all(const char *path, char **ret, size_t *ret_len, struct stat *ret_st);
-
-/*
- * Replace PATH with LEN bytes of DATA, mode MODE, owner UID:GID, atomically
- * (see above).  A lock file left by a crashed run is removed first: the
- * caller must hold the cluster's lockstate lock.  0 or -errno; on error
- * PATH is untouched and the lock file removed.
- */
-int file_replace(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid);
 
 struct lock_item {
 	char *name;

@@ -327,3 +327,20 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	pgt_release "$ha"; pgt_release "$hs"
 	pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$k3_data" -m fast -w stop >/dev/null
 }
+
+@test "a pg_hba.conf that is a symbolic link: the file it names is replaced and restored, the link stays a link" {
+	mv "$k1_data/pg_hba.conf" "$k1_dir/hba.real"
+	ln -s "$k1_dir/hba.real" "$k1_data/pg_hba.conf"
+	run pe lockdown
+	[ "$status" -eq 0 ]
+	[ -L "$k1_data/pg_hba.conf" ]
+	head -n 1 "$k1_dir/hba.real" | grep -q "written by pgevict lockdown"
+	tcp app; refused_by_hba
+	run pe unlock
+	[ "$status" -eq 0 ]
+	[ -L "$k1_data/pg_hba.conf" ]
+	[ "$(sha256sum <"$k1_dir/hba.real")" = "$ORIG_SHA" ]
+	tcp app; [ "$status" -eq 0 ]
+	rm "$k1_data/pg_hba.conf"
+	mv "$k1_dir/hba.real" "$k1_data/pg_hba.conf"
+}
