@@ -311,20 +311,10 @@ static void report(struct agent *a, const struct rule *ru, const struct plan_ite
 	out_time_rfc3339((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, now, sizeof(now));
 	out_client(s, client, sizeof(client));
 	if (a->o->json) {
-		json_object *o = json_object_new_object();
+		json_object *o = out_action_json(s, action_name(ru->action), outcome_name(res->outcome), step,
+						 res->elapsed_ms, note);
 		json_object_object_add(o, "time", json_object_new_string(now));
 		json_object_object_add(o, "rule", json_object_new_string(ru->name));
-		json_object_object_add(o, "pid", json_object_new_int(s->pid));
-		json_object_object_add(o, "cluster", out_json_str(s->cluster->data_dir));
-		json_object_object_add(o, "user", out_json_str(s->user));
-		json_object_object_add(o, "database", out_json_str(s->database));
-		json_object_object_add(o, "client_addr", s->client_addr[0] ? json_object_new_string(s->client_addr) : NULL);
-		json_object_object_add(o, "client_port", s->client_port >= 0 ? json_object_new_int(s->client_port) : NULL);
-		json_object_object_add(o, "action", json_object_new_string(action_name(ru->action)));
-		json_object_object_add(o, "outcome", json_object_new_string(outcome_name(res->outcome)));
-		json_object_object_add(o, "step", out_json_str(step));
-		json_object_object_add(o, "elapsed_ms", json_object_new_int64(res->elapsed_ms));
-		json_object_object_add(o, "note", out_json_str(note));
 		out_json_line(o);
 		json_object_put(o);
 	} else {

@@ -437,18 +437,8 @@ static void print_plan_or_result(const struct options *opts, enum action action,
 			step = steps[0] ? steps : NULL;
 		}
 		if (opts->json) {
-			json_object *o = json_object_new_object();
-			json_object_object_add(o, "pid", json_object_new_int(s->pid));
-			json_object_object_add(o, "cluster", out_json_str(s->cluster->data_dir));
-			json_object_object_add(o, "user", out_json_str(s->user));
-			json_object_object_add(o, "database", out_json_str(s->database));
-			json_object_object_add(o, "client_addr", s->client_addr[0] ? json_object_new_string(s->client_addr) : NULL);
-			json_object_object_add(o, "client_port", s->client_port >= 0 ? json_object_new_int(s->client_port) : NULL);
-			json_object_object_add(o, "action", json_object_new_string(action_name(action)));
-			json_object_object_add(o, "outcome", json_object_new_string(outcome_name(t->outcome)));
-			json_object_object_add(o, "step", out_json_str(step));
-			json_object_object_add(o, "elapsed_ms", json_object_new_int64(t->elapsed_ms));
-			json_object_object_add(o, "note", out_json_str(note));
+			json_object *o = out_action_json(s, action_name(action), outcome_name(t->outcome), step,
+							 t->elapsed_ms, note);
 			out_json_line(o);
 			json_object_put(o);
 		} else {

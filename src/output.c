@@ -109,6 +109,25 @@ struct json_object *out_json_str(const char *s)
 	return s ? json_object_new_string(s) : NULL;
 }
 
+struct json_object *out_action_json(const struct session *s, const char *action, const char *outcome,
+				    const char *step, long long elapsed_ms, const char *note)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "pid", json_object_new_int(s->pid));
+	json_object_object_add(o, "cluster", out_json_str(s->cluster->data_dir));
+	json_object_object_add(o, "user", out_json_str(s->user));
+	json_object_object_add(o, "database", out_json_str(s->database));
+	json_object_object_add(o, "client_addr", s->client_addr[0] ? json_object_new_string(s->client_addr) : NULL);
+	json_object_object_add(o, "client_port", s->client_port >= 0 ? json_object_new_int(s->client_port) : NULL);
+	json_object_object_add(o, "action", json_object_new_string(action));
+	json_object_object_add(o, "outcome", json_object_new_string(outcome));
+	json_object_object_add(o, "step", out_json_str(step));
+	json_object_object_add(o, "elapsed_ms", json_object_new_int64(elapsed_ms));
+	json_object_object_add(o, "note", out_json_str(note));
+	return o;
+}
+
 void out_time_rfc3339(int64_t us, char *buf, size_t len)
 {
 	time_t sec;

@@ -80,6 +80,12 @@ void out_json_line(struct json_object *obj);
 /* A JSON string, or JSON null for NULL. */
 struct json_object *out_json_str(const char *s);
 
+/* The JSON object of one action on one session (DESIGN.md's fields: pid,
+ * cluster, user, database, client_addr, client_port, action, outcome,
+ * step, elapsed_ms, note); STEP and NOTE may be NULL.  Caller puts it. */
+struct json_object *out_action_json(const struct session *s, const char *action, const char *outcome,
+				    const char *step, long long elapsed_ms, const char *note);
+
 /* "2026-11-22T02:03:04.123456Z"; "" for TIME_UNKNOWN. */
 void out_time_rfc3339(int64_t us, char *buf, size_t len);
 
