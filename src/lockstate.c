@@ -465,9 +465,12 @@ int lockstate_keep_displaced(const struct lockdir *d, const void *data, size_t l
 {
 	char name[64];
 	char *path;
+	struct timespec ts;
 	int r;
 
-	snprintf(name, sizeof(name), "displaced-%lld", (long long)time(NULL));
+	/* to the nanosecond: two in one second never overwrite each other */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(name, sizeof(name), "displaced-%lld.%09ld", (long long)ts.tv_sec, ts.tv_nsec);
 	path = in_dir(d, name);
 	if (!path)
 		return -ENOMEM;
