@@ -40,6 +40,7 @@ void discovery_clear(struct discovery *d)
 		return;
 	session_list_clear(&d->sessions);
 	cluster_list_clear(&d->clusters);
+	cluster_list_clear(&d->unverified);
 }
 
 bool discover_cluster_matches(const struct pg_cluster *c, const char *spec)

@@ -20,6 +20,8 @@ void cluster_free(struct pg_cluster *c)
 	free(c->version);
 	free(c->cluster_name);
 	free(c->hba_file);
+	free(c->hba_conflict);
+	free(c->unverified);
 	free(c->owner_name);
 	free(c->sql_error);
 	free(c);

@@ -24,7 +24,11 @@ struct discover_opts {
 };
 
 struct discovery {
-	struct cluster_list clusters;
+	struct cluster_list clusters;   /* verified clusters only */
+	struct cluster_list unverified; /* what looked like a postmaster and
+	                                   failed verification (->unverified
+	                                   says why); only `clusters --all`
+	                                   shows them */
 	struct session_list sessions;   /* every child of every postmaster,
 	                                   grouped by cluster, by pid */
 	int64_t now_us;                 /* when the scan started */
@@ -32,7 +36,9 @@ struct discovery {
 
 /*
  * Fill *ret.  Returns 0; -ENOENT when a cluster_spec was given and no
- * running cluster matches it; other -errno when /proc cannot be read.
+ * running cluster matches it; -ENOTUNIQ when it matches more than one
+ * (they are left in ret->clusters so that the command can list them);
+ * other -errno when /proc cannot be read.
  * Free with discovery_clear.
  */
 int discover(const struct discover_opts *o, struct discovery *ret);

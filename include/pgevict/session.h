@@ -29,10 +29,21 @@ struct pg_cluster {
 	char *version;               /* PG_VERSION, e.g. "15" */
 	char *cluster_name;          /* NULL if none */
 	char *hba_file;              /* best knowledge; see discover.c */
+	char *hba_conflict;          /* without SQL: the places that name
+	                                hba_file disagree (one line saying
+	                                which); NULL when they agree or SQL
+	                                gave it.  Lockdown refuses such a
+	                                cluster unless --hba-file names it. */
 	uid_t owner_uid;             /* owner of the data directory */
 	gid_t owner_gid;
 	char *owner_name;
 	unsigned long netns;         /* inode of its network namespace */
+	char *unverified;            /* NULL for a verified cluster; else why
+	                                it is not one (one line).  Such a
+	                                "cluster" is only ever listed (clusters
+	                                --all): never acted on, read from
+	                                beyond its postmaster.pid, connected
+	                                to or written for. */
 	bool sql_ok;                 /* SQL enrichment worked */
 	char *sql_error;             /* why not, one line; NULL if not tried */
 };
