@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -182,6 +183,62 @@ int procfs_read(int proc_dirfd, pid_t pid, const char *rel, size_t max, char **r
 	buf = NULL;
 out:
 	free(buf);
+	close(fd);
+	return r;
+}
+
+int procfs_read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len, struct stat *ret_st)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t got;
+	int r = 0;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((uint64_t)st.st_size > max)
+		return -EFBIG;
+	buf = malloc(max + 1);
+	if (!buf)
+		return -ENOMEM;
+	/* A regular file never blocks; O_NONBLOCK only kept the open from
+	 * waiting on a FIFO.  Read at most MAX even if it grew meanwhile. */
+	while (len < max) {
+		got = read(fd, buf + len, max - len);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			goto out;
+		}
+		if (got == 0)
+			break;
+		len += (size_t)got;
+	}
+	buf[len] = '\0';
+	*ret_buf = buf;
+	if (ret_len)
+		*ret_len = len;
+	if (ret_st)
+		*ret_st = st;
+	buf = NULL;
+out:
+	free(buf);
+	return r;
+}
+
+int procfs_read_file(int proc_dirfd, pid_t pid, const char *rel, size_t max, char **ret_buf,
+		     size_t *ret_len, struct stat *ret_st)
+{
+	int fd, r;
+
+	fd = open_rel(proc_dirfd, pid, rel, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	r = procfs_read_fd(fd, max, ret_buf, ret_len, ret_st);
 	close(fd);
 	return r;
 }
@@ -367,6 +424,49 @@ int procfs_inner_pid(int proc_dirfd, pid_t pid, pid_t *ret)
 		return -EINVAL;
 	*ret = (pid_t)v;
 	return 0;
+}
+
+int procfs_ids(int proc_dirfd, pid_t pid, uid_t *ret_ruid, uid_t *ret_euid, gid_t *ret_rgid)
+{
+	char *buf = NULL, *u, *g;
+	unsigned long ru, eu, rg, eg;
+	int r;
+
+	r = procfs_read(proc_dirfd, pid, "status", 1 << 14, &buf, NULL);
+	if (r < 0)
+		return r;
+	u = strstr(buf, "\nUid:");
+	g = strstr(buf, "\nGid:");
+	if (!u || !g || sscanf(u + 5, "%lu %lu", &ru, &eu) != 2 || sscanf(g + 5, "%lu %lu", &rg, &eg) != 2) {
+		free(buf);
+		return -EINVAL;
+	}
+	free(buf);
+	*ret_ruid = (uid_t)ru;
+	*ret_euid = (uid_t)eu;
+	*ret_rgid = (gid_t)rg;
+	return 0;
+}
+
+int procfs_root_uid(int proc_dirfd, pid_t pid, uid_t *ret)
+{
+	char *buf = NULL, *p;
+	unsigned long in, out, count;
+	int r;
+
+	r = procfs_read(proc_dirfd, pid, "uid_map", 1 << 14, &buf, NULL);
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (sscanf(p, "%lu %lu %lu", &in, &out, &count) == 3 && in == 0 && count > 0) {
+			*ret = (uid_t)out;
+			r = 0;
+			break;
+		}
+	}
+	free(buf);
+	return r;
 }
 
 int procfs_find_comm(int proc_dirfd, const char *const *names, size_t n, char *ret, size_t len)

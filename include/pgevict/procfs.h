@@ -58,6 +58,24 @@ int procfs_boot_time(int proc_dirfd, int64_t *ret_epoch);
 int procfs_read(int proc_dirfd, pid_t pid, const char *rel, size_t max, char **ret_buf,
 		size_t *ret_len);
 
+/*
+ * Read a file someone other than root can write (postmaster.pid,
+ * PG_VERSION): REL under /proc/PID opened O_NONBLOCK|O_NOFOLLOW|O_CLOEXEC
+ * (a FIFO never blocks, a symlink as the last component is refused), then
+ * procfs_read_fd.  Links before the last component, such as "cwd", are
+ * followed.
+ */
+int procfs_read_file(int proc_dirfd, pid_t pid, const char *rel, size_t max, char **ret_buf,
+		     size_t *ret_len, struct stat *ret_st);
+
+/*
+ * The whole of the regular file open on FD, at most MAX bytes,
+ * NUL-terminated, and its fstat in *RET_ST (may be NULL).  0, -EINVAL when
+ * FD is not a regular file (a FIFO, directory, device, socket), -EFBIG
+ * when larger than MAX, other -errno.
+ */
+int procfs_read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len, struct stat *ret_st);
+
 /* stat() of /proc/PID/REL following links (e.g. "cwd"). 0 or -errno. */
 int procfs_stat(int proc_dirfd, pid_t pid, const char *rel, struct stat *ret);
 
@@ -88,6 +106,15 @@ int procfs_netns(int proc_dirfd, pid_t pid, unsigned long *ret_ino);
 /* The innermost pid of PID ("NSpid:" in status), for postmasters in a pid
  * namespace whose postmaster.pid holds their own view.  0 or -errno. */
 int procfs_inner_pid(int proc_dirfd, pid_t pid, pid_t *ret);
+
+/* Real and effective uid and real gid of PID ("Uid:"/"Gid:" in status, as
+ * seen from our user namespace).  0 or -errno. */
+int procfs_ids(int proc_dirfd, pid_t pid, uid_t *ret_ruid, uid_t *ret_euid, gid_t *ret_rgid);
+
+/* The uid that is root (uid 0) in PID's user namespace, as seen from ours
+ * (/proc/PID/uid_map): 0 for a process of the host.  0, -ENOENT when 0 is
+ * not mapped, other -errno. */
+int procfs_root_uid(int proc_dirfd, pid_t pid, uid_t *ret);
 
 /* Is a process named (comm) one of NAMES[0..N) running?  1 and the name
  * in RET, 0, or -errno. */
