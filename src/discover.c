@@ -2,22 +2,31 @@
  * discover.c -- from the host to clusters and sessions (see discover.h).
  *
  * Owns the joins: which process is a postmaster (its cwd holds a
- * postmaster.pid whose first line is its pid), which socket is a child's
+ * postmaster.pid whose first line is its pid, and the evidence agrees:
+ * see verify_postmaster; one that fails is only listed, as unverified),
+ * what its configuration says without SQL (read inside its root as its
+ * owner, includes followed), which socket is a child's
  * client (an fd whose inode the kernel lists with the cluster's port as the
  * local port; an outbound dblink connection has its port on the far side),
  * and which pg_stat_activity row is which process (pid and backend start).
  * Policy about what to do with sessions lives in the commands.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <pwd.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,87 +108,388 @@ static char *abs_path(const char *data_dir, const char *p)
 	return out;
 }
 
-/* Read an absolute path in the postmaster's mount namespace. */
-static int read_in_root(int pfd, pid_t pid, const char *path, char **ret, size_t *ret_len)
-{
-	char rel[PATH_MAX + 8];
+/*
+ * Reading a cluster's configuration: inside the postmaster's root (a
+ * container's files through /proc/PID/root, never a symlink out of it, no
+ * /proc magic link), with the cluster owner's file-system ids, so that
+ * root reads nothing the owner could not; never a FIFO, never a link as the
+ * last component, never more than CONF_MAX.
+ */
+struct conf_ctx {
+	int rootfd;
+	uid_t uid;
+	gid_t gid;
+};
 
-	if (path[0] != '/' || strlen(path) >= PATH_MAX)
-		return -EINVAL;
-	snprintf(rel, sizeof(rel), "root%s", path);
-	return procfs_read(pfd, pid, rel, CONF_MAX, ret, ret_len);
+static int conf_open(const struct conf_ctx *x, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC),
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int old_gid, old_uid, fd, err;
+
+	old_gid = setfsgid(x->gid);
+	old_uid = setfsuid(x->uid);
+	fd = (int)syscall(SYS_openat2, x->rootfd, path, &how, sizeof(how));
+	err = errno;
+	setfsuid((uid_t)old_uid);
+	setfsgid((gid_t)old_gid);
+	return fd < 0 ? -err : fd;
 }
 
-/*
- * A setting the postmaster was started with: its command line first, then
- * its configuration file and postgresql.auto.conf (the latter wins, as in
- * PostgreSQL).  1 and *ret, 0 when not set, -errno.
- */
-static int postmaster_setting(int pfd, const struct pg_cluster *c, const char *argv, size_t argv_len,
-			      const char *name, char **ret)
+static int conf_read(void *ctx, const char *path, char **ret_buf, size_t *ret_len)
 {
-	char *conf_path = NULL, *buf = NULL, *v = NULL, *auto_path = NULL;
-	size_t len;
-	int r;
+	int fd, r;
 
-	*ret = NULL;
-	r = pgconf_argv_get(argv, argv_len, name, ret);
-	if (r != 0)
-		return r;
-	r = pgconf_argv_get(argv, argv_len, "config_file", &conf_path);
-	if (r < 0)
-		return r;
-	if (r == 0)
-		conf_path = abs_path(c->data_dir, "postgresql.conf");
-	else {
-		char *a = abs_path(c->data_dir, conf_path);
-		free(conf_path);
-		conf_path = a;
-	}
-	if (!conf_path)
-		return -ENOMEM;
-	if (read_in_root(pfd, c->pid, conf_path, &buf, &len) == 0) {
-		r = pgconf_get(buf, len, name, &v);
-		free(buf);
-		buf = NULL;
-		if (r < 0)
-			goto out;
-	}
-	auto_path = abs_path(c->data_dir, "postgresql.auto.conf");
-	if (auto_path && read_in_root(pfd, c->pid, auto_path, &buf, &len) == 0) {
-		char *av = NULL;
-		r = pgconf_get(buf, len, name, &av);
-		if (r < 0)
-			goto out;
-		if (av) {
-			free(v);
-			v = av;
-		}
-	}
-	*ret = v;
-	v = NULL;
-	r = *ret ? 1 : 0;
-out:
-	free(v);
-	free(buf);
-	free(conf_path);
-	free(auto_path);
+	fd = conf_open(ctx, path, O_RDONLY);
+	if (fd < 0)
+		return fd;
+	r = procfs_read_fd(fd, CONF_MAX, ret_buf, ret_len, NULL);
+	close(fd);
 	return r;
 }
 
-/* Is E a postmaster?  1 and *ret when it is, 0 when not, -ENOMEM. */
+static int conf_list(void *ctx, const char *path, char ***ret_names, size_t *ret_n)
+{
+	char **v = NULL, **nv;
+	size_t n = 0, i;
+	struct dirent *de;
+	DIR *d = NULL;
+	int fd, r = 0;
+
+	fd = conf_open(ctx, path, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return fd;
+	if (!(d = fdopendir(fd))) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n >= 4096) {
+			r = -EFBIG;
+			goto out;
+		}
+		if (!(nv = realloc(v, (n + 1) * sizeof(*v))) || !(nv[n] = strdup(de->d_name))) {
+			if (nv)
+				v = nv;
+			r = -ENOMEM;
+			goto out;
+		}
+		v = nv;
+		n++;
+	}
+	*ret_names = v;
+	*ret_n = n;
+	v = NULL;
+	n = 0;
+out:
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	closedir(d);
+	return r;
+}
+
+/* Where PostgreSQL takes a setting from, highest precedence first. */
+struct setting {
+	char *argv;          /* the command line */
+	char *autoconf;      /* postgresql.auto.conf */
+	char *conf;          /* postgresql.conf and its includes */
+	char *conf_file;     /* the file of those that set it */
+	char *autoconf_file;
+};
+
+static void setting_clear(struct setting *s)
+{
+	free(s->argv);
+	free(s->autoconf);
+	free(s->conf);
+	free(s->conf_file);
+	free(s->autoconf_file);
+	memset(s, 0, sizeof(*s));
+}
+
+/*
+ * NAME from the postmaster's command line, its configuration file (with
+ * includes) and postgresql.auto.conf.  A file that cannot be read gives
+ * nothing.  0 or -ENOMEM.
+ */
+static int postmaster_setting(const struct conf_ctx *x, const struct pg_cluster *c, const char *argv,
+			      size_t argv_len, const char *name, struct setting *ret)
+{
+	struct pgconf_io io = { .read = conf_read, .list = conf_list, .ctx = (void *)x };
+	char *conf_path = NULL, *auto_path = NULL, *v = NULL;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if ((r = pgconf_argv_get(argv, argv_len, name, &ret->argv)) < 0)
+		goto out;
+	if ((r = pgconf_argv_get(argv, argv_len, "config_file", &v)) < 0)
+		goto out;
+	conf_path = abs_path(c->data_dir, v ? v : "postgresql.conf");
+	auto_path = abs_path(c->data_dir, "postgresql.auto.conf");
+	if (!conf_path || !auto_path) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = pgconf_lookup(&io, conf_path, name, &ret->conf, &ret->conf_file);
+	if (r == -ENOMEM)
+		goto out;
+	r = pgconf_lookup(&io, auto_path, name, &ret->autoconf, &ret->autoconf_file);
+	if (r == -ENOMEM)
+		goto out;
+	r = 0;
+out:
+	free(v);
+	free(conf_path);
+	free(auto_path);
+	if (r < 0)
+		setting_clear(ret);
+	return r;
+}
+
+/*
+ * hba_file as PostgreSQL's precedence has it (command line, then
+ * postgresql.auto.conf, then postgresql.conf, then the default), each
+ * value made absolute; and when the places that name it disagree, one line
+ * saying so in *ret_conflict.  Without SQL nobody can tell which one the
+ * server read at its start: postgresql.auto.conf may hold a value staged by
+ * ALTER SYSTEM and never in force.  0 or -ENOMEM.
+ */
+static int hba_from_settings(const struct pg_cluster *c, const struct setting *s, char **ret_hba,
+			     char **ret_conflict)
+{
+	const char *where[3], *val[3];
+	char *abs[3] = { NULL, NULL, NULL }, *dflt = NULL, *line = NULL, *where_conf = NULL,
+	     *where_auto = NULL;
+	size_t n = 0, i, len = 0;
+	bool differ = false;
+	FILE *f = NULL;
+	int r = -ENOMEM;
+
+	*ret_hba = *ret_conflict = NULL;
+	if (!(dflt = abs_path(c->data_dir, "pg_hba.conf")))
+		goto out;
+	if (s->conf_file && asprintf(&where_conf, "in '%s'", s->conf_file) < 0)
+		goto out;
+	if (s->autoconf_file && asprintf(&where_auto, "in '%s'", s->autoconf_file) < 0)
+		goto out;
+	if (s->argv) {
+		where[n] = "on the command line";
+		val[n++] = s->argv;
+	}
+	if (s->conf) {
+		where[n] = where_conf;
+		val[n++] = s->conf;
+	}
+	if (s->autoconf) {
+		if (!n) {
+			where[n] = "by default";
+			val[n++] = dflt;
+		}
+		where[n] = where_auto;
+		val[n++] = s->autoconf;
+	}
+	for (i = 0; i < n; i++)
+		if (!(abs[i] = abs_path(c->data_dir, val[i])))
+			goto out;
+	for (i = 1; i < n; i++)
+		if (strcmp(abs[i], abs[0]) != 0)
+			differ = true;
+	if (differ) {
+		if (!(f = open_memstream(&line, &len)))
+			goto out;
+		fprintf(f, "hba_file is");
+		for (i = 0; i < n; i++)
+			fprintf(f, "%s '%s' %s", i == 0 ? "" : i + 1 < n ? "," : n == 2 ? " but" : " and",
+				abs[i], where[i]);
+		if (fclose(f) != 0) {
+			f = NULL;
+			goto out;
+		}
+		f = NULL;
+	}
+	/* s->argv first, else the file that wins: auto.conf is read last. */
+	*ret_hba = s->argv ? abs_path(c->data_dir, s->argv)
+		 : s->autoconf ? abs_path(c->data_dir, s->autoconf)
+		 : s->conf ? abs_path(c->data_dir, s->conf) : strdup(dflt);
+	if (!*ret_hba)
+		goto out;
+	*ret_conflict = line;
+	line = NULL;
+	r = 0;
+out:
+	if (f)
+		fclose(f);
+	for (i = 0; i < 3; i++)
+		free(abs[i]);
+	free(dflt);
+	free(line);
+	free(where_conf);
+	free(where_auto);
+	return r;
+}
+
+static char *reason(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *reason(const char *fmt, ...)
+{
+	va_list ap;
+	char *out = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&out, fmt, ap) < 0)
+		out = NULL;
+	va_end(ap);
+	return out;
+}
+
+static void link_text(int pfd, pid_t pid, const char *rel, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%d/%s", (int)pid, rel);
+	n = readlinkat(pfd, path, buf, len - 1);
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+}
+
+/*
+ * Is C (pid, data_dir from its postmaster.pid, whose fstat is PM_ST) a
+ * PostgreSQL postmaster?  The evidence must agree: its executable is a
+ * server binary only root can change, postmaster.pid's data directory is
+ * the directory it runs in, and the process, that directory and
+ * postmaster.pid share one uid that is not root.  0 with *ret_reason NULL
+ * (verified; *ret_rootfd an O_PATH fd of its root and c->owner_* set), 0
+ * with a malloc'd one-line *ret_reason, or -ENOMEM.
+ */
+static int verify_postmaster(int pfd, struct pg_cluster *c, const struct stat *pm_st, int *ret_rootfd,
+			     char **ret_reason)
+{
+	char exe[PATH_MAX], cwd[PATH_MAX], path[64], *base, *why = NULL;
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	struct stat xst, cst, dst;
+	uid_t ruid, euid, root_uid = 0;
+	gid_t rgid;
+	int rootfd = -1, dfd = -1;
+	size_t n;
+
+	*ret_rootfd = -1;
+	*ret_reason = NULL;
+	/* Root of its user namespace: a container's root owns the server
+	 * binary of the container's image (0 on the host). */
+	if (procfs_root_uid(pfd, c->pid, &root_uid) < 0)
+		root_uid = 0;
+
+	link_text(pfd, c->pid, "exe", exe, sizeof(exe));
+	n = strlen(exe);
+	if (n > 10 && strcmp(exe + n - 10, " (deleted)") == 0)
+		exe[n - 10] = '\0';     /* the package was upgraded under it */
+	base = strrchr(exe, '/');
+	base = base ? base + 1 : exe;
+	snprintf(path, sizeof(path), "%d/exe", (int)c->pid);
+	if (fstatat(pfd, path, &xst, 0) < 0 || !S_ISREG(xst.st_mode) ||
+	    (xst.st_uid != 0 && xst.st_uid != root_uid) || (xst.st_mode & (S_IWGRP | S_IWOTH)) ||
+	    (strcmp(base, "postgres") != 0 && strcmp(base, "postmaster") != 0)) {
+		why = reason("executable '%s' is not a root-owned PostgreSQL server binary", exe);
+		goto out;
+	}
+
+	link_text(pfd, c->pid, "cwd", cwd, sizeof(cwd));
+	if (procfs_stat(pfd, c->pid, "cwd", &cst) < 0) {
+		why = reason("cannot see the directory it runs in");
+		goto out;
+	}
+	if (!c->data_dir || c->data_dir[0] != '/') {
+		why = reason("postmaster.pid names no data directory");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%d/root", (int)c->pid);
+	rootfd = openat(pfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd >= 0)
+		dfd = (int)syscall(SYS_openat2, rootfd, c->data_dir, &how, sizeof(how));
+	if (dfd < 0 || fstat(dfd, &dst) < 0 || dst.st_dev != cst.st_dev || dst.st_ino != cst.st_ino) {
+		why = reason("postmaster.pid names '%s' but the process runs in '%s'", c->data_dir, cwd);
+		goto out;
+	}
+
+	if (procfs_ids(pfd, c->pid, &ruid, &euid, &rgid) < 0) {
+		why = reason("cannot read its user ids");
+		goto out;
+	}
+	if (ruid != euid)
+		why = reason("owner mismatch: process real uid %u, effective uid %u", (unsigned)ruid,
+			     (unsigned)euid);
+	else if (euid != cst.st_uid)
+		why = reason("owner mismatch: process uid %u, data directory uid %u", (unsigned)euid,
+			     (unsigned)cst.st_uid);
+	else if (cst.st_uid != pm_st->st_uid)
+		why = reason("owner mismatch: data directory uid %u, postmaster.pid uid %u",
+			     (unsigned)cst.st_uid, (unsigned)pm_st->st_uid);
+	else if (euid == 0 || euid == root_uid)
+		why = reason("it runs as root (uid %u), which PostgreSQL never does", (unsigned)euid);
+	else if (cst.st_mode & (S_IWGRP | S_IRWXO))
+		why = reason("data directory '%s' has mode %04o (PostgreSQL requires 0700 or 0750)", cwd,
+			     (unsigned)(cst.st_mode & 07777));
+	if (why)
+		goto out;
+	c->owner_uid = cst.st_uid;
+	c->owner_gid = rgid;
+	*ret_rootfd = rootfd;
+	rootfd = -1;
+	if (dfd >= 0)
+		close(dfd);
+	return 0;
+out:
+	if (dfd >= 0)
+		close(dfd);
+	if (rootfd >= 0)
+		close(rootfd);
+	if (!why)
+		return -ENOMEM;
+	*ret_reason = why;
+	return 0;
+}
+
+static void set_owner_name(struct pg_cluster *c, uid_t uid)
+{
+	struct passwd pw, *pwp = NULL;
+	char pwbuf[4096];
+
+	if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp)
+		c->owner_name = strdup(pw.pw_name);
+}
+
+/*
+ * Is E a postmaster?  1 and *ret when it is a verified one, 2 and *ret
+ * (->unverified says why) when it only looks like one, 0 when not,
+ * -ENOMEM.  Nothing of an unverified one is read beyond its
+ * postmaster.pid.
+ */
 static int load_cluster(int pfd, const struct proc_entry *e, struct pg_cluster **ret)
 {
 	struct pmpid pm;
 	struct pg_cluster *c = NULL;
-	char *buf = NULL, *argv = NULL, *v = NULL;
+	struct conf_ctx x = { .rootfd = -1 };
+	struct setting hba = { 0 }, name = { 0 };
+	char *buf = NULL, *argv = NULL;
 	size_t len, argv_len = 0;
 	struct stat st;
 	pid_t inner;
 	int r;
 
 	*ret = NULL;
-	if (procfs_read(pfd, e->pid, "cwd/postmaster.pid", PMPID_MAX, &buf, &len) < 0)
+	/* Anyone can put a file there: a FIFO, a link, a huge file is no
+	 * postmaster.pid. */
+	if (procfs_read_file(pfd, e->pid, "cwd/postmaster.pid", PMPID_MAX, &buf, &len, &st) < 0)
 		return 0;
 	r = pmpid_parse(buf, len, &pm);
 	free(buf);
@@ -207,17 +517,21 @@ static int load_cluster(int pfd, const struct proc_entry *e, struct pg_cluster *
 	c->listen_addr = pm.listen_addr;
 	c->status = pm.status;
 	pm.data_dir = pm.socket_dir = pm.listen_addr = pm.status = NULL;
+	pmpid_clear(&pm);
 	c->owner_uid = (uid_t)-1;
 	c->owner_gid = (gid_t)-1;
-	if (procfs_stat(pfd, e->pid, "cwd", &st) == 0) {
-		struct passwd pw, *pwp = NULL;
-		char pwbuf[4096];
-		c->owner_uid = st.st_uid;
-		c->owner_gid = st.st_gid;
-		if (getpwuid_r(st.st_uid, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp)
-			c->owner_name = strdup(pw.pw_name);
+	if ((r = verify_postmaster(pfd, c, &st, &x.rootfd, &c->unverified)) < 0)
+		goto fail;
+	if (c->unverified) {
+		if (procfs_stat(pfd, e->pid, "cwd", &st) == 0)
+			set_owner_name(c, st.st_uid);
+		*ret = c;
+		return 2;
 	}
-	if (procfs_read(pfd, e->pid, "cwd/PG_VERSION", 64, &buf, &len) == 0) {
+	set_owner_name(c, c->owner_uid);
+	x.uid = c->owner_uid;
+	x.gid = c->owner_gid;
+	if (procfs_read_file(pfd, e->pid, "cwd/PG_VERSION", 64, &buf, &len, NULL) == 0) {
 		c->version = trim_dup(buf);
 		free(buf);
 		buf = NULL;
@@ -225,27 +539,31 @@ static int load_cluster(int pfd, const struct proc_entry *e, struct pg_cluster *
 	procfs_netns(pfd, e->pid, &c->netns);
 
 	procfs_read(pfd, e->pid, "cmdline", 1 << 16, &argv, &argv_len);
-	r = postmaster_setting(pfd, c, argv ? argv : "", argv ? argv_len : 0, "hba_file", &v);
-	if (r < 0)
+	if ((r = postmaster_setting(&x, c, argv ? argv : "", argv ? argv_len : 0, "hba_file", &hba)) < 0 ||
+	    (r = hba_from_settings(c, &hba, &c->hba_file, &c->hba_conflict)) < 0)
 		goto fail;
-	c->hba_file = abs_path(c->data_dir, v ? v : "pg_hba.conf");
-	free(v);
-	v = NULL;
-	r = postmaster_setting(pfd, c, argv ? argv : "", argv ? argv_len : 0, "cluster_name", &v);
-	if (r < 0)
+	if ((r = postmaster_setting(&x, c, argv ? argv : "", argv ? argv_len : 0, "cluster_name", &name)) < 0)
 		goto fail;
-	if (v && *v)
-		c->cluster_name = v;
-	else
-		free(v);
+	{
+		char **v = name.argv ? &name.argv : name.autoconf ? &name.autoconf : &name.conf;
+		if (*v && **v) {
+			c->cluster_name = *v;
+			*v = NULL;
+		}
+	}
+	setting_clear(&hba);
+	setting_clear(&name);
 	free(argv);
-	pmpid_clear(&pm);
+	close(x.rootfd);
 	*ret = c;
 	return 1;
 fail:
+	setting_clear(&hba);
+	setting_clear(&name);
 	free(argv);
+	if (x.rootfd >= 0)
+		close(x.rootfd);
 	cluster_free(c);
-	pmpid_clear(&pm);
 	return r;
 }
 
@@ -443,6 +761,9 @@ static int enrich(struct discovery *d, struct pg_cluster *c, const struct discov
 	if (pgsql_hba_file(conn, &hba) == 0) {
 		free(c->hba_file);
 		c->hba_file = hba;
+		/* What the server uses: the files no longer matter. */
+		free(c->hba_conflict);
+		c->hba_conflict = NULL;
 	}
 	pgsql_close(conn);
 	c->sql_ok = true;
@@ -520,7 +841,7 @@ int discover(const struct discover_opts *o, struct discovery *ret)
 			goto out;
 		if (r == 0)
 			continue;
-		if ((r = cluster_list_add(&ret->clusters, c)) < 0) {
+		if ((r = cluster_list_add(r == 2 ? &ret->unverified : &ret->clusters, c)) < 0) {
 			cluster_free(c);
 			goto out;
 		}
@@ -572,6 +893,10 @@ int discover(const struct discover_opts *o, struct discovery *ret)
 		ret->clusters.n = k;
 		if (!k) {
 			r = -ENOENT;
+			goto out;
+		}
+		if (k > 1) {
+			r = -ENOTUNIQ;
 			goto out;
 		}
 	}
@@ -698,7 +1023,7 @@ out:
 	proc_table_clear(&procs);
 	if (pfd >= 0)
 		close(pfd);
-	if (r < 0 && r != -ENOENT)
+	if (r < 0 && r != -ENOENT && r != -ENOTUNIQ)
 		discovery_clear(ret);
 	return r;
 }

@@ -25,7 +25,7 @@
 enum {
 	K_GLOBAL = 1 << 0,   /* every command */
 	K_SELECT = 1 << 1,   /* selectors */
-	K_LS = 1 << 2,       /* --all on ls */
+	K_LS = 1 << 2,       /* --all on ls and clusters */
 	K_ACTION = 1 << 3,   /* --dry-run, --via, --step-timeout */
 	K_CANCEL_FIRST = 1 << 4,
 	K_LOCK = 1 << 5,     /* lockdown's --total, --allow-*, --kick, --role, --database */
@@ -45,7 +45,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "clusters", cmd_clusters, K_GLOBAL, NEED_ROOT, "list the PostgreSQL clusters on this host" },
+	{ "clusters", cmd_clusters, K_GLOBAL | K_LS, NEED_ROOT,
+	  "list the PostgreSQL clusters on this host (--all: unverified too)" },
 	{ "ls", cmd_ls, K_GLOBAL | K_SELECT | K_LS, NEED_ROOT, "list client backends (--all: every child)" },
 	{ "tree", cmd_tree, K_GLOBAL, NEED_ROOT, "postmasters and their children, like pstree" },
 	{ "cancel", cmd_cancel, K_GLOBAL | K_SELECT | K_ACTION, NEED_ROOT, "cancel the running query (sql, then SIGINT)" },

@@ -167,8 +167,33 @@ int cmd_discover(const struct options *o, struct discovery *ret)
 	int r;
 
 	r = discover(&d, ret);
-	if (r == -ENOENT) {
-		fprintf(stderr, "pgevict: no running cluster matches '%s'\n", o->cluster);
+	if (r == -ENOENT || r == -ENOTUNIQ) {
+		char *spec = escape_term(o->cluster);
+		const struct cluster_list *l = r == -ENOENT ? &ret->unverified : &ret->clusters;
+		size_t shown = 0;
+		if (r == -ENOENT)
+			fprintf(stderr, "pgevict: no running cluster matches '%s'", spec ? spec : "");
+		else
+			fprintf(stderr, "pgevict: --cluster '%s' matches %zu clusters: ", spec ? spec : "",
+				ret->clusters.n);
+		for (i = 0; i < l->n; i++) {
+			const struct pg_cluster *c = l->v[i];
+			char *dir, *why;
+			if (r == -ENOENT && !discover_cluster_matches(c, o->cluster))
+				continue;
+			dir = escape_term(c->data_dir ? c->data_dir : "?");
+			why = escape_term(c->unverified ? c->unverified : "");
+			if (r == -ENOENT)   /* say why the one that looks right is not taken */
+				fprintf(stderr, "%s process %d is not a verified cluster: %s",
+					shown ? ";" : " (", (int)c->pid, why ? why : "");
+			else
+				fprintf(stderr, "%s%s (port %d)", shown ? ", " : "", dir ? dir : "", c->port);
+			shown++;
+			free(dir);
+			free(why);
+		}
+		fprintf(stderr, "%s\n", r == -ENOENT && shown ? ")" : "");
+		free(spec);
 		discovery_clear(ret);
 		return EXIT_USAGE;
 	}

@@ -8,9 +8,15 @@
  * a prefix, CRLF, a file without a final newline, absent settings.
  * argv: "-c" "name=v", "-cname=v", "--name=v", "--name-with-dashes=v",
  * the last one winning, absent.
+ * pgconf_lookup over an in-memory file tree: include, include_if_exists and
+ * include_dir (relative to the including file, .conf files only, no dot
+ * files, strcmp order), later settings winning across files, missing files,
+ * PostgreSQL's depth limit of 10, a self-include, an include_dir fan-out
+ * that would take millions of reads, Debian's conf.d layout.
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -188,9 +194,220 @@ static void test_empty_buffers(void **state)
 	assert_null(v);
 }
 
+/* An in-memory file tree: PATH -> contents; a directory is every prefix. */
+struct memfile {
+	const char *path;
+	const char *text;
+};
+
+struct memfs {
+	const struct memfile *v;
+	size_t n;
+	unsigned reads;
+};
+
+static int mem_read(void *ctx, const char *path, char **ret_buf, size_t *ret_len)
+{
+	struct memfs *fs = ctx;
+	size_t i;
+
+	fs->reads++;
+	for (i = 0; i < fs->n; i++)
+		if (strcmp(fs->v[i].path, path) == 0) {
+			*ret_buf = strdup(fs->v[i].text);
+			*ret_len = strlen(fs->v[i].text);
+			return *ret_buf ? 0 : -ENOMEM;
+		}
+	return -ENOENT;
+}
+
+static int mem_list(void *ctx, const char *path, char ***ret_names, size_t *ret_n)
+{
+	struct memfs *fs = ctx;
+	size_t i, n = 0, plen = strlen(path);
+	char **v = calloc(fs->n + 1, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	/* Listed in reverse so that the order must come from the sort. */
+	for (i = fs->n; i-- > 0;) {
+		const char *p = fs->v[i].path;
+		if (strncmp(p, path, plen) == 0 && p[plen] == '/' && !strchr(p + plen + 1, '/'))
+			v[n++] = strdup(p + plen + 1);
+	}
+	if (!n && plen) {
+		bool any = false;
+		for (i = 0; i < fs->n; i++)
+			any |= strncmp(fs->v[i].path, path, plen) == 0 && fs->v[i].path[plen] == '/';
+		if (!any) {
+			free(v);
+			return -ENOENT;
+		}
+	}
+	*ret_names = v;
+	*ret_n = n;
+	return 0;
+}
+
+struct lookup_case {
+	const char *name;
+	struct memfile files[16];
+	const char *top;
+	const char *key;
+	int rc;
+	const char *value;      /* NULL: absent */
+	const char *file;       /* the file that set it */
+};
+
+static const struct lookup_case lookup_cases[] = {
+	{ "include: relative to the including file",
+	  { { "/etc/pg/postgresql.conf", "include 'more.conf'\n" },
+	    { "/etc/pg/more.conf", "hba_file = '/x/hba'\n" } },
+	  "/etc/pg/postgresql.conf", "hba_file", 1, "/x/hba", "/etc/pg/more.conf" },
+	{ "include: with = and absolute",
+	  { { "/a/postgresql.conf", "include = '/b/c.conf'\n" }, { "/b/c.conf", "port = 7\n" } },
+	  "/a/postgresql.conf", "port", 1, "7", "/b/c.conf" },
+	{ "include: nested relative to each file",
+	  { { "/a/postgresql.conf", "include 'sub/one.conf'\n" },
+	    { "/a/sub/one.conf", "include 'two.conf'\n" },
+	    { "/a/sub/two.conf", "port = 2\n" } },
+	  "/a/postgresql.conf", "port", 1, "2", "/a/sub/two.conf" },
+	{ "include: directive names are case-insensitive",
+	  { { "/a/postgresql.conf", "INCLUDE 'b.conf'\n" }, { "/a/b.conf", "port = 3\n" } },
+	  "/a/postgresql.conf", "port", 1, "3", "/a/b.conf" },
+	{ "include: a setting after the include wins",
+	  { { "/a/postgresql.conf", "include 'b.conf'\nport = 1\n" }, { "/a/b.conf", "port = 2\n" } },
+	  "/a/postgresql.conf", "port", 1, "1", "/a/postgresql.conf" },
+	{ "include: the include after a setting wins",
+	  { { "/a/postgresql.conf", "port = 1\ninclude 'b.conf'\n" }, { "/a/b.conf", "port = 2\n" } },
+	  "/a/postgresql.conf", "port", 1, "2", "/a/b.conf" },
+	{ "include: commented out is not followed",
+	  { { "/a/postgresql.conf", "#include 'b.conf'\n" }, { "/a/b.conf", "port = 2\n" } },
+	  "/a/postgresql.conf", "port", 0, NULL, NULL },
+	{ "include: a missing file is skipped",
+	  { { "/a/postgresql.conf", "port = 1\ninclude 'gone.conf'\n" } },
+	  "/a/postgresql.conf", "port", 1, "1", "/a/postgresql.conf" },
+	{ "include_if_exists: missing is skipped",
+	  { { "/a/postgresql.conf", "include_if_exists 'gone.conf'\nport = 1\n" } },
+	  "/a/postgresql.conf", "port", 1, "1", "/a/postgresql.conf" },
+	{ "include_if_exists: present is read",
+	  { { "/a/postgresql.conf", "port = 1\ninclude_if_exists 'b.conf'\n" }, { "/a/b.conf", "port = 5\n" } },
+	  "/a/postgresql.conf", "port", 1, "5", "/a/b.conf" },
+	{ "include_dir: .conf files in strcmp order, the last wins",
+	  { { "/a/postgresql.conf", "include_dir 'conf.d'\n" },
+	    { "/a/conf.d/9-late.conf", "port = 9\n" },
+	    { "/a/conf.d/10-early.conf", "port = 10\n" },
+	    { "/a/conf.d/B.conf", "port = 66\n" },
+	    { "/a/conf.d/a.conf", "port = 97\n" } },
+	  "/a/postgresql.conf", "port", 1, "97", "/a/conf.d/a.conf" },
+	{ "include_dir: dot files and other suffixes are not read",
+	  { { "/a/postgresql.conf", "include_dir 'conf.d'\n" },
+	    { "/a/conf.d/1.conf", "port = 1\n" },
+	    { "/a/conf.d/.z.conf", "port = 2\n" },
+	    { "/a/conf.d/z.conf.bak", "port = 3\n" },
+	    { "/a/conf.d/z.txt", "port = 4\n" },
+	    { "/a/conf.d/.conf", "port = 5\n" } },
+	  "/a/postgresql.conf", "port", 1, "1", "/a/conf.d/1.conf" },
+	{ "include_dir: a setting after it wins",
+	  { { "/a/postgresql.conf", "include_dir 'conf.d'\nport = 1\n" }, { "/a/conf.d/x.conf", "port = 2\n" } },
+	  "/a/postgresql.conf", "port", 1, "1", "/a/postgresql.conf" },
+	{ "include_dir: missing directory is skipped",
+	  { { "/a/postgresql.conf", "port = 1\ninclude_dir 'nothere'\n" } },
+	  "/a/postgresql.conf", "port", 1, "1", "/a/postgresql.conf" },
+	{ "include_dir: absolute",
+	  { { "/a/postgresql.conf", "include_dir '/etc/x'\n" }, { "/etc/x/y.conf", "port = 4\n" } },
+	  "/a/postgresql.conf", "port", 1, "4", "/etc/x/y.conf" },
+	{ "debian: conf.d sets hba_file",
+	  { { "/etc/postgresql/15/main/postgresql.conf",
+	      "data_directory = '/var/lib/postgresql/15/main'\n"
+	      "hba_file = '/etc/postgresql/15/main/pg_hba.conf'\n"
+	      "include_dir = 'conf.d'\t\t\t# include files ending in '.conf' from\n" },
+	    { "/etc/postgresql/15/main/conf.d/50-hba.conf", "hba_file = '/srv/hba/pg_hba.conf'\n" } },
+	  "/etc/postgresql/15/main/postgresql.conf", "hba_file", 1, "/srv/hba/pg_hba.conf",
+	  "/etc/postgresql/15/main/conf.d/50-hba.conf" },
+	{ "depth: ten levels below the top are read",
+	  { { "/d/0.conf", "include '1.conf'\n" }, { "/d/1.conf", "include '2.conf'\n" },
+	    { "/d/2.conf", "include '3.conf'\n" }, { "/d/3.conf", "include '4.conf'\n" },
+	    { "/d/4.conf", "include '5.conf'\n" }, { "/d/5.conf", "include '6.conf'\n" },
+	    { "/d/6.conf", "include '7.conf'\n" }, { "/d/7.conf", "include '8.conf'\n" },
+	    { "/d/8.conf", "include '9.conf'\n" }, { "/d/9.conf", "include '10.conf'\n" },
+	    { "/d/10.conf", "port = 10\ninclude '11.conf'\n" }, { "/d/11.conf", "port = 11\n" } },
+	  "/d/0.conf", "port", 1, "10", "/d/10.conf" },
+	{ "depth: a file including itself ends",
+	  { { "/a/postgresql.conf", "port = 1\ninclude 'postgresql.conf'\n" } },
+	  "/a/postgresql.conf", "port", 1, "1", "/a/postgresql.conf" },
+	{ "top file missing",
+	  { { "/a/other.conf", "port = 1\n" } },
+	  "/a/postgresql.conf", "port", -ENOENT, NULL, NULL },
+};
+
+static void test_lookup_case(void **state)
+{
+	const struct lookup_case *c = &lookup_cases[(uintptr_t)*state];
+	struct memfs fs = { .v = c->files };
+	struct pgconf_io io = { .read = mem_read, .list = mem_list, .ctx = &fs };
+	char *v = NULL, *f = NULL;
+	int r;
+
+	while (fs.n < ARRAY_SIZE(c->files) && c->files[fs.n].path)
+		fs.n++;
+	r = pgconf_lookup(&io, c->top, c->key, &v, &f);
+	if (r != c->rc || (c->value ? !v || strcmp(v, c->value) != 0 : v != NULL) ||
+	    (c->file ? !f || strcmp(f, c->file) != 0 : f != NULL)) {
+		print_error("[%s] got %d '%s' from '%s', want %d '%s' from '%s'\n", c->name, r, v ? v : "NULL",
+			    f ? f : "NULL", c->rc, c->value ? c->value : "NULL", c->file ? c->file : "NULL");
+		free(v);
+		free(f);
+		fail();
+	}
+	free(v);
+	free(f);
+}
+
+/* Every file of a directory includes the directory again: 5^10 reads
+ * under the depth limit alone.  The budget ends it. */
+static void test_lookup_fanout(void **state)
+{
+	static const struct memfile files[] = {
+		{ "/a/postgresql.conf", "include_dir '/a/d'\n" },
+		{ "/a/d/1.conf", "include_dir '/a/d'\n" }, { "/a/d/2.conf", "include_dir '/a/d'\n" },
+		{ "/a/d/3.conf", "include_dir '/a/d'\n" }, { "/a/d/4.conf", "include_dir '/a/d'\n" },
+		{ "/a/d/5.conf", "include_dir '/a/d'\n" },
+	};
+	struct memfs fs = { .v = files, .n = ARRAY_SIZE(files) };
+	struct pgconf_io io = { .read = mem_read, .list = mem_list, .ctx = &fs };
+	char *v = (char *)"untouched";
+
+	(void)state;
+	assert_int_equal(pgconf_lookup(&io, "/a/postgresql.conf", "port", &v, NULL), -ELOOP);
+	assert_null(v);
+	assert_true(fs.reads <= PGCONF_MAX_FILES);
+}
+
+static void test_abs_path(void **state)
+{
+	char *p;
+
+	(void)state;
+	p = pgconf_abs_path("x.conf", "/etc/pg/postgresql.conf");
+	assert_string_equal(p, "/etc/pg/x.conf");
+	free(p);
+	p = pgconf_abs_path("/abs/x.conf", "/etc/pg/postgresql.conf");
+	assert_string_equal(p, "/abs/x.conf");
+	free(p);
+	p = pgconf_abs_path("../up.conf", "/etc/pg/postgresql.conf");
+	assert_string_equal(p, "/etc/pg/../up.conf");
+	free(p);
+	assert_true(pgconf_dir_entry_wanted("a.conf"));
+	assert_false(pgconf_dir_entry_wanted(".a.conf"));
+	assert_false(pgconf_dir_entry_wanted(".conf"));
+	assert_false(pgconf_dir_entry_wanted("a.conf~"));
+	assert_false(pgconf_dir_entry_wanted("a.CONF"));
+}
+
 int main(void)
 {
-	static struct CMUnitTest tests[ARRAY_SIZE(conf_cases) + ARRAY_SIZE(argv_cases) + 1];
+	static struct CMUnitTest tests[ARRAY_SIZE(conf_cases) + ARRAY_SIZE(argv_cases) + ARRAY_SIZE(lookup_cases) + 3];
 	size_t i, n = 0;
 
 	for (i = 0; i < ARRAY_SIZE(conf_cases); i++)
@@ -200,5 +417,10 @@ int main(void)
 		tests[n++] = (struct CMUnitTest){ argv_cases[i].name, test_argv_case, NULL, NULL,
 						  (void *)(uintptr_t)i };
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_empty_buffers);
+	for (i = 0; i < ARRAY_SIZE(lookup_cases); i++)
+		tests[n++] = (struct CMUnitTest){ lookup_cases[i].name, test_lookup_case, NULL, NULL,
+						  (void *)(uintptr_t)i };
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_lookup_fanout);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_abs_path);
 	return cmocka_run_group_tests_name("pgconf", tests, NULL, NULL);
 }
