@@ -221,6 +221,19 @@ setup() {
 		[ "$(jq -r .hba_conflict <<<"$output")" = null ]
 	done
 
+	# A file only root can read is never read for the owner's cluster: an
+	# include of it (added after the start, as the server never read it)
+	# changes nothing.
+	rootonly="$h1_dir/rootonly.conf"
+	echo "hba_file = '/tmp/pgevict-rootonly-$$'" >"$rootonly"
+	chmod 600 "$rootonly"
+	pgt_as_postgres sh -c "echo \"include '$rootonly'\" >'$h1_data/conf.d/60-root.conf'"
+	run --separate-stderr "$PGEVICT" --no-sql --cluster "$h1_port" clusters --json
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .hba_file <<<"$output")" = "$h1_data/hba_other.conf" ]
+	[ "$(jq -r .hba_conflict <<<"$output")" = null ]
+	rm -f "$h1_data/conf.d/60-root.conf"
+
 	# The postgres account stages another hba_file and does not restart.
 	pgt_sql h1 "alter system set hba_file = '/tmp/pgevict-staged-$$'" >/dev/null
 	grep -q "pgevict-staged-$$" "$h1_data/postgresql.auto.conf"
