@@ -131,8 +131,15 @@ static int conf_open(const struct conf_ctx *x, const char *path, int flags)
 
 	old_gid = setfsgid(x->gid);
 	old_uid = setfsuid(x->uid);
-	fd = (int)syscall(SYS_openat2, x->rootfd, path, &how, sizeof(how));
-	err = errno;
+	/* Without CAP_SETUID/CAP_SETGID the switch fails silently; then read
+	 * nothing rather than read as root.  (-1 only asks.) */
+	if ((uid_t)setfsuid((uid_t)-1) != x->uid || (gid_t)setfsgid((gid_t)-1) != x->gid) {
+		fd = -1;
+		err = EPERM;
+	} else {
+		fd = (int)syscall(SYS_openat2, x->rootfd, path, &how, sizeof(how));
+		err = errno;
+	}
 	setfsuid((uid_t)old_uid);
 	setfsgid((gid_t)old_gid);
 	return fd < 0 ? -err : fd;
@@ -380,6 +387,7 @@ static int verify_postmaster(int pfd, struct pg_cluster *c, const struct stat *p
 	uid_t ruid, euid, root_uid = 0;
 	gid_t rgid;
 	int rootfd = -1, dfd = -1;
+	bool agree = false;
 	size_t n;
 
 	*ret_rootfd = -1;
@@ -439,8 +447,10 @@ static int verify_postmaster(int pfd, struct pg_cluster *c, const struct stat *p
 	else if (cst.st_mode & (S_IWGRP | S_IRWXO))
 		why = reason("data directory '%s' has mode %04o (PostgreSQL requires 0700 or 0750)", cwd,
 			     (unsigned)(cst.st_mode & 07777));
-	if (why)
-		goto out;
+	else
+		agree = true;
+	if (!agree)
+		goto out;       /* why is NULL only when out of memory */
 	c->owner_uid = cst.st_uid;
 	c->owner_gid = rgid;
 	*ret_rootfd = rootfd;
