@@ -9,6 +9,8 @@
 #   line and a pg_hba.conf symlinked to a root-only file;
 # - a FIFO named postmaster.pid in such a fake's directory;
 # - a fake whose postmaster.pid data directory line carries escape bytes;
+# - a real server run by nobody, whose postmaster.pid then names another
+#   cluster's data directory, or whose data directory it opens to all;
 # - two real clusters with one cluster_name;
 # - a real cluster whose hba_file comes from a conf.d include, and then an
 #   hba_file staged in postgresql.auto.conf (ALTER SYSTEM, no restart).
@@ -87,6 +89,11 @@ teardown_file() {
 # What a test made (fakes, their directories, the clusters of the last
 # three tests) lives in the test's own arrays: end it with the test.
 teardown() {
+	if [ -n "${nb_data:-}" ] && [ -f "$nb_data/postmaster.pid" ]; then
+		chmod 700 "$nb_data"
+		setpriv --reuid=nobody --regid=nogroup --clear-groups "$(pgt_bindir)/pg_ctl" -D "$nb_data" \
+			-m fast -w -t 30 stop >/dev/null 2>&1 || true
+	fi
 	pgt_cleanup
 }
 
@@ -258,4 +265,44 @@ setup() {
 	pgt_sql c1 "alter system reset hba_file" >/dev/null
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .hba_conflict <<<"$output")" = "hba_file is '$c1_data/pg_hba.conf' by default but '/tmp/pgevict-staged2-$$' in '$c1_data/postgresql.auto.conf'" ]
+}
+
+@test "a real server run by nobody is verified until its postmaster.pid names another directory or its data directory is opened" {
+	bin=$(pgt_bindir)
+	dir=$(mktemp -d /tmp/pgevict-test.XXXXXX)
+	PGT_DIRS+=("$dir")
+	chmod 755 "$dir"
+	mkdir "$dir/data" "$dir/sock"
+	chown nobody:nogroup "$dir/data" "$dir/sock"
+	chmod 700 "$dir/data"
+	as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+	as_nobody "$bin/initdb" -D "$dir/data" -U nobody --auth=trust --no-instructions >"$dir/initdb.log" 2>&1
+	port=$(pgt_free_port)
+	as_nobody sh -c "printf \"port = $port\nlisten_addresses = ''\nunix_socket_directories = '$dir/sock'\nfsync = off\nshared_buffers = 16MB\n\" >>'$dir/data/postgresql.conf'"
+	as_nobody "$bin/pg_ctl" -D "$dir/data" -l "$dir/sock/log" -w -t 60 start >/dev/null
+	nb_data="$dir/data"
+	pm=$(head -n 1 "$nb_data/postmaster.pid")
+
+	run --separate-stderr "$PGEVICT" --no-sql clusters --json
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | jq -r --argjson p "$pm" 'select(.pid == $p) | .owner')" = nobody ]
+
+	# nobody points its postmaster.pid at the real cluster's directory
+	as_nobody sed -i "2s|.*|$c1_data|" "$nb_data/postmaster.pid"
+	run --separate-stderr "$PGEVICT" --no-sql clusters --all --json
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | jq -r --argjson p "$pm" 'select(.pid == $p) | .unverified')" = \
+	  "postmaster.pid names '$c1_data' but the process runs in '$nb_data'" ]
+	run --separate-stderr "$PGEVICT" --no-sql --cluster "$c1_data" clusters --json
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | jq -r .pid)" = "$(head -n 1 "$c1_data/postmaster.pid")" ]
+	as_nobody sed -i "2s|.*|$nb_data|" "$nb_data/postmaster.pid"
+
+	# a data directory others can write is no PostgreSQL data directory
+	chmod 777 "$nb_data"
+	run --separate-stderr "$PGEVICT" --no-sql clusters --all --json
+	chmod 700 "$nb_data"
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | jq -r --argjson p "$pm" 'select(.pid == $p) | .unverified')" = \
+	  "data directory '$nb_data' has mode 0777 (PostgreSQL requires 0700 or 0750)" ]
 }
