@@ -169,6 +169,27 @@ static const char *option_name(int c)
 	return "?";
 }
 
+/* Unset every environment variable whose name starts with "PG". */
+static void clear_pg_environment(void)
+{
+	extern char **environ;
+	char name[256];
+	size_t i;
+
+	for (i = 0; environ && environ[i];) {
+		const char *e = environ[i], *eq = strchr(e, '=');
+		size_t len = eq ? (size_t)(eq - e) : strlen(e);
+		if (strncmp(e, "PG", 2) != 0 || len >= sizeof(name)) {
+			i++;
+			continue;
+		}
+		memcpy(name, e, len);
+		name[len] = '\0';
+		if (unsetenv(name) < 0 || (environ[i] && environ[i] == e))
+			i++;        /* not removed: step over it */
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -178,6 +199,9 @@ int main(int argc, char **argv)
 	size_t i, ngiven = 0;
 	bool via_given = false, method_given = false;
 
+	/* No PG* variable reaches libpq: no PGPASSWORD, PGPASSFILE, PGSERVICE,
+	 * PGHOST... from whoever started us (only --dsn names a connection). */
+	clear_pg_environment();
 	memset(&o, 0, sizeof(o));
 	select_init(&o.sel);
 	o.step_timeout_ms = 2000;   /* a backend obeys SIGTERM in milliseconds */
