@@ -7,7 +7,7 @@
  * socket.  A server that stops answering costs at most that deadline (the
  * connection is then given up), and an interrupt (pgsql_set_interrupt)
  * ends any wait within POLL_SLICE_MS.  No password source is ever read:
- * passfile=/dev/null comes before any --dsn, and main() clears the PG*
+ * passfile=NO_PASSFILE comes before any --dsn, and main() clears the PG*
  * environment.
  */
 #include <errno.h>
@@ -29,6 +29,10 @@
 #define STATEMENT_DEADLINE_MS 5000   /* each statement, client side */
 #define POLL_SLICE_MS 100            /* an interrupt is seen this soon */
 #define STATEMENT_TIMEOUT "-c statement_timeout=5000 -c lock_timeout=2000"
+/* A password file that cannot exist (/dev/null is no directory), so that
+ * libpq reads none and says nothing (of /dev/null itself it warns on
+ * stderr that it is not a plain file). */
+#define NO_PASSFILE "/dev/null/none"
 
 /* What ends a wait early (pgsql_set_interrupt). */
 static struct {
@@ -239,7 +243,7 @@ int pgsql_connect(const struct pg_cluster *c, const char *dsn, PGconn **ret_conn
 	*ret_err = NULL;
 	/* no password source, and no encryption to negotiate; a --dsn
 	 * (expanded where it stands) may still name its own */
-	keys[n] = "passfile"; vals[n++] = "/dev/null";
+	keys[n] = "passfile"; vals[n++] = NO_PASSFILE;
 	keys[n] = "gssencmode"; vals[n++] = "disable";
 	if (dsn) {
 		keys[n] = "dbname"; vals[n++] = dsn;   /* expanded as a conninfo */
@@ -591,7 +595,7 @@ enum probe_result pgsql_probe(const struct pg_cluster *c, const char *host, cons
 	keys[n] = "sslmode"; vals[n++] = "disable";
 	keys[n] = "gssencmode"; vals[n++] = "disable";
 	keys[n] = "application_name"; vals[n++] = "pgevict-probe";
-	keys[n] = "passfile"; vals[n++] = "/dev/null";   /* never a password */
+	keys[n] = "passfile"; vals[n++] = NO_PASSFILE;   /* never a password */
 	keys[n] = NULL; vals[n] = NULL;
 	r = connect_poll(keys, vals, 0, c->owner_uid, c->owner_gid, as_owner, &conn, &err);
 	if (r == -ENOMEM && !conn) {

@@ -6,7 +6,7 @@
  * the cluster's owner) as the data directory's owner with peer
  * authentication, which needs root (the effective uid is switched to the
  * owner for the connection and its authentication only).  No password
- * source is ever read (passfile=/dev/null; main() clears the PG*
+ * source is ever read (a passfile that cannot exist; main() clears the PG*
  * environment): a server that asks for a password gets none, unless a
  * --dsn names one.  Every round trip is bounded in time on the client
  * side: 3 s for the connection and its authentication, 5 s for each
