@@ -23,9 +23,8 @@
  * the old ones, and says so).  A wait on a server is no action: the
  * signalfd also wakes pgsql's waits (pgsql_set_interrupt), so SIGTERM or
  * SIGINT ends one at once, and a pass that was discovering acts no more.
- * Under systemd (NOTIFY_SOCKET) it sends
- * READY, RELOADING, STOPPING, STATUS and, when WatchdogSec= is set,
- * WATCHDOG every half period.
+ * Under systemd (NOTIFY_SOCKET) it sends READY, RELOADING, STOPPING,
+ * STATUS and, when WatchdogSec= is set, WATCHDOG every half period.
  */
 #include <dirent.h>
 #include <errno.h>

@@ -173,20 +173,18 @@ static const char *option_name(int c)
 static void clear_pg_environment(void)
 {
 	extern char **environ;
-	char name[256];
 	size_t i;
 
 	for (i = 0; environ && environ[i];) {
 		const char *e = environ[i], *eq = strchr(e, '=');
-		size_t len = eq ? (size_t)(eq - e) : strlen(e);
-		if (strncmp(e, "PG", 2) != 0 || len >= sizeof(name)) {
+		char *name;
+		if (strncmp(e, "PG", 2) != 0 || !(name = strndup(e, eq ? (size_t)(eq - e) : strlen(e)))) {
 			i++;
 			continue;
 		}
-		memcpy(name, e, len);
-		name[len] = '\0';
-		if (unsetenv(name) < 0 || (environ[i] && environ[i] == e))
+		if (unsetenv(name) < 0 || environ[i] == e)
 			i++;        /* not removed: step over it */
+		free(name);
 	}
 }
 
