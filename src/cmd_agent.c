@@ -20,9 +20,11 @@
  * Signals are blocked and read from a signalfd between rules and between
  * passes, so nothing interrupts an action: SIGTERM and SIGINT stop after
  * the rule in flight (exit 0), SIGHUP reloads the rules (a bad file keeps
- * the old ones, and says so).  Under systemd (NOTIFY_SOCKET) it sends
- * READY, RELOADING, STOPPING, STATUS and, when WatchdogSec= is set,
- * WATCHDOG every half period.
+ * the old ones, and says so).  A wait on a server is no action: the
+ * signalfd also wakes pgsql's waits (pgsql_set_interrupt), so SIGTERM or
+ * SIGINT ends one at once, and a pass that was discovering acts no more.
+ * Under systemd (NOTIFY_SOCKET) it sends READY, RELOADING, STOPPING,
+ * STATUS and, when WatchdogSec= is set, WATCHDOG every half period.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -47,6 +49,7 @@
 #include "pgevict/escape.h"
 #include "pgevict/evict.h"
 #include "pgevict/fileio.h"
+#include "pgevict/pgsql.h"
 #include "pgevict/procfs.h"
 #include "pgevict/rules.h"
 #include "pgevict/title.h"
@@ -252,6 +255,16 @@ static void check_signals(struct agent *a)
 		else
 			a->stop = true;
 	}
+}
+
+/* pgsql's interrupt: give up waiting on a server once SIGTERM or SIGINT
+ * came (SIGHUP only marks the reload; the wait goes on). */
+static bool sql_stop(void *arg)
+{
+	struct agent *a = arg;
+
+	check_signals(a);
+	return a->stop;
 }
 
 static void reload(struct agent *a)
@@ -865,14 +878,15 @@ static int pass(struct agent *a)
 		return r;
 	}
 	a->passes++;
-	note_sql(a, &d);
+	if (!a->stop)
+		note_sql(a, &d);
 	if ((r = track_pass(a, &d)) < 0)
 		goto out;
 	if (!(acted = calloc(d.sessions.n ? d.sessions.n : 1, sizeof(*acted)))) {
 		r = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < a->rules.n; i++) {
+	for (i = 0; i < a->rules.n && !a->stop; i++) {
 		if ((r = run_rule(a, &a->rules.v[i], &d, acted)) < 0)
 			goto out;
 		watchdog(a);
@@ -967,6 +981,7 @@ int cmd_agent(const struct options *o)
 		status = 1;
 		goto out;
 	}
+	pgsql_set_interrupt(a.sfd, sql_stop, &a);
 	a.hz = procfs_hertz();
 	procfs_boot_time(a.pfd, &a.btime);
 	{
@@ -1021,6 +1036,7 @@ int cmd_agent(const struct options *o)
 	say(LOG_NOTICE, "agent: stopping after %llu passes, %llu actions (and %llu cheap passes that found nothing to do)",
 	    a.passes, a.actions, a.quick_passes);
 out:
+	pgsql_set_interrupt(-1, NULL, NULL);
 	rules_clear(&a.rules);
 	track_clear(&a.track);
 	quick_clear(&a);

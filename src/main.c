@@ -170,6 +170,25 @@ static const char *option_name(int c)
 	return "?";
 }
 
+/* Unset every environment variable whose name starts with "PG". */
+static void clear_pg_environment(void)
+{
+	extern char **environ;
+	size_t i;
+
+	for (i = 0; environ && environ[i];) {
+		const char *e = environ[i], *eq = strchr(e, '=');
+		char *name;
+		if (strncmp(e, "PG", 2) != 0 || !(name = strndup(e, eq ? (size_t)(eq - e) : strlen(e)))) {
+			i++;
+			continue;
+		}
+		if (unsetenv(name) < 0 || environ[i] == e)
+			i++;        /* not removed: step over it */
+		free(name);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -179,6 +198,9 @@ int main(int argc, char **argv)
 	size_t i, ngiven = 0;
 	bool via_given = false, method_given = false;
 
+	/* No PG* variable reaches libpq: no PGPASSWORD, PGPASSFILE, PGSERVICE,
+	 * PGHOST... from whoever started us (only --dsn names a connection). */
+	clear_pg_environment();
 	memset(&o, 0, sizeof(o));
 	select_init(&o.sel);
 	o.step_timeout_ms = 2000;   /* a backend obeys SIGTERM in milliseconds */

@@ -1,10 +1,23 @@
 /*
  * pgsql.c -- the libpq adapter (see pgsql.h).
+ *
+ * Every round trip has a client-side deadline: the connection through
+ * PQconnectStartParams/PQconnectPoll, each statement through
+ * PQsendQueryParams/PQconsumeInput, each waiting in poll(2) on the
+ * socket.  A server that stops answering costs at most that deadline (the
+ * connection is then given up), and an interrupt (pgsql_set_interrupt)
+ * ends any wait within POLL_SLICE_MS.  No password source is ever read:
+ * passfile=NO_PASSFILE comes before any --dsn, and main() clears the PG*
+ * environment.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
@@ -12,7 +25,41 @@
 #include "pgevict/pgsql.h"
 
 #define CONNECT_TIMEOUT_S "3"
+#define CONNECT_DEADLINE_MS 3000     /* connection and authentication */
+#define STATEMENT_DEADLINE_MS 5000   /* each statement, client side */
+#define POLL_SLICE_MS 100            /* an interrupt is seen this soon */
 #define STATEMENT_TIMEOUT "-c statement_timeout=5000 -c lock_timeout=2000"
+/* A password file that cannot exist (/dev/null is no directory), so that
+ * libpq reads none and says nothing (of /dev/null itself it warns on
+ * stderr that it is not a plain file). */
+#define NO_PASSFILE "/dev/null/none"
+
+/* What ends a wait early (pgsql_set_interrupt). */
+static struct {
+	int wake_fd;
+	bool (*stop)(void *arg);
+	void *arg;
+} irq = { -1, NULL, NULL };
+
+void pgsql_set_interrupt(int wake_fd, bool (*stop)(void *arg), void *arg)
+{
+	irq.wake_fd = stop ? wake_fd : -1;
+	irq.stop = stop;
+	irq.arg = arg;
+}
+
+static bool interrupted(void)
+{
+	return irq.stop && irq.stop(irq.arg);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* A malloc'd copy of libpq's message on one line. */
 static char *one_line(const char *msg)
@@ -29,25 +76,186 @@ static char *one_line(const char *msg)
 	return s;
 }
 
+/* Set *RET_ERR (when it is not set yet) to MSG and return R. */
+static int fail(char **ret_err, int r, const char *msg)
+{
+	if (ret_err && !*ret_err)
+		*ret_err = one_line(msg);
+	return r;
+}
+
+/*
+ * Wait until FD has EVENTS, or until DEADLINE (-ETIMEDOUT: "server did not
+ * answer within LIMIT_MS"), or an interrupt (-EINTR).  A signal that
+ * interrupts poll(2) only makes it look again.
+ */
+static int wait_sock(int fd, short events, long long deadline, int limit_ms, char **ret_err)
+{
+	bool use_wake = irq.wake_fd >= 0;
+	char msg[64];
+
+	if (fd < 0)
+		return fail(ret_err, -EIO, "no connection to the server");
+	for (;;) {
+		struct pollfd p[2] = { { .fd = fd, .events = events }, { .fd = irq.wake_fd, .events = POLLIN } };
+		long long left = deadline - now_ms();
+		int n;
+
+		if (interrupted())
+			return fail(ret_err, -EINTR, "interrupted");
+		if (left <= 0) {
+			snprintf(msg, sizeof(msg), "server did not answer within %d s", limit_ms / 1000);
+			return fail(ret_err, -ETIMEDOUT, msg);
+		}
+		if (irq.stop && left > POLL_SLICE_MS)
+			left = POLL_SLICE_MS;
+		n = poll(p, use_wake ? 2 : 1, (int)left);
+		if (n < 0 && errno != EINTR)
+			return fail(ret_err, -errno, strerror(errno));
+		if (n <= 0)
+			continue;
+		if (p[0].revents)
+			return 0;
+		/* the wake fd: asked now; if it stays readable without
+		 * stopping us, the slices alone will do */
+		if (p[1].revents && !interrupted())
+			use_wake = false;
+	}
+}
+
+/* Become UID/GID (effective ids) when root and UID is not root; *RET_WAS
+ * keeps what to go back to.  0 or -errno. */
+struct ident {
+	bool switched;
+	uid_t euid;
+	gid_t egid;
+};
+
+static int become(uid_t uid, gid_t gid, bool want, struct ident *ret_was)
+{
+	ret_was->switched = false;
+	ret_was->euid = geteuid();
+	ret_was->egid = getegid();
+	if (!want || ret_was->euid != 0 || uid == 0)
+		return 0;
+	if (setegid(gid) < 0 || seteuid(uid) < 0) {
+		int e = errno;
+		if (setegid(ret_was->egid) < 0)
+			abort();
+		return -e;
+	}
+	ret_was->switched = true;
+	return 0;
+}
+
+static void unbecome(struct ident *was)
+{
+	if (was->switched && (seteuid(was->euid) < 0 || setegid(was->egid) < 0))
+		abort();        /* never go on with the wrong identity */
+	was->switched = false;
+}
+
+/*
+ * Connect with KEYS/VALS, as ID (the effective uid peer authentication
+ * reads at connect(), kept for the whole exchange, whichever way it ends).
+ * 0 with a working *RET_CONN; else -ECONNREFUSED (libpq's message in
+ * *RET_ERR), -ETIMEDOUT, -EINTR or -errno; *RET_CONN is then the failed
+ * connection (for its message; NULL when there is none) to PQfinish.
+ */
+static int connect_poll(const char *const *keys, const char *const *vals, int expand, uid_t uid, gid_t gid,
+			bool as_uid, PGconn **ret_conn, char **ret_err)
+{
+	long long deadline = now_ms() + CONNECT_DEADLINE_MS;
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	struct ident was;
+	PGconn *conn = NULL;
+	int r;
+
+	*ret_conn = NULL;
+	if (interrupted())
+		return fail(ret_err, -EINTR, "interrupted");
+	if ((r = become(uid, gid, as_uid, &was)) < 0)
+		return fail(ret_err, r, strerror(-r));
+	conn = PQconnectStartParams(keys, vals, expand);
+	if (!conn) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if (PQstatus(conn) == CONNECTION_BAD) {
+		r = fail(ret_err, -ECONNREFUSED, PQerrorMessage(conn));
+		goto out;
+	}
+	for (;;) {
+		if (st == PGRES_POLLING_OK)
+			break;
+		if (st == PGRES_POLLING_FAILED) {
+			r = fail(ret_err, -ECONNREFUSED, PQerrorMessage(conn));
+			goto out;
+		}
+		r = wait_sock(PQsocket(conn), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline,
+			      CONNECT_DEADLINE_MS, ret_err);
+		if (r < 0)
+			goto out;
+		st = PQconnectPoll(conn);
+	}
+	/* from here on nothing waits without a deadline, PQfinish included */
+	r = PQsetnonblocking(conn, 1) == 0 ? 0 : fail(ret_err, -EIO, PQerrorMessage(conn));
+out:
+	unbecome(&was);
+	*ret_conn = conn;
+	return r;
+}
+
+/* Is SOCKET_DIR/.s.PGSQL.PORT a socket owned by UID (not following a
+ * link)?  0, or -errno with *RET_ERR saying why not. */
+static int check_socket(const char *socket_dir, int port, uid_t uid, char **ret_err)
+{
+	char path[4096], msg[4200 + 64];
+	struct stat st;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/.s.PGSQL.%d", socket_dir, port) >= sizeof(path))
+		return fail(ret_err, -ENAMETOOLONG, "socket path too long");
+	if (lstat(path, &st) < 0) {
+		int e = errno;
+		snprintf(msg, sizeof(msg), "cannot use socket '%s': %s", path, strerror(e));
+		return fail(ret_err, -e, msg);
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(msg, sizeof(msg), "socket '%s' is not a socket", path);
+		return fail(ret_err, -ENOTSOCK, msg);
+	}
+	if (st.st_uid != uid) {
+		snprintf(msg, sizeof(msg), "socket '%s' is owned by uid %u, not by the cluster's owner (uid %u)",
+			 path, (unsigned)st.st_uid, (unsigned)uid);
+		return fail(ret_err, -EPERM, msg);
+	}
+	return 0;
+}
+
 int pgsql_connect(const struct pg_cluster *c, const char *dsn, PGconn **ret_conn, char **ret_err)
 {
-	const char *keys[9], *vals[9];
+	const char *keys[12], *vals[12];
 	char port[16];
-	PGconn *conn;
-	int n = 0, switched = 0;
-	uid_t euid = geteuid();
-	gid_t egid = getegid();
+	PGconn *conn = NULL;
+	int n = 0, r;
 
 	*ret_conn = NULL;
 	*ret_err = NULL;
+	/* no password source, and no encryption to negotiate; a --dsn
+	 * (expanded where it stands) may still name its own */
+	keys[n] = "passfile"; vals[n++] = NO_PASSFILE;
+	keys[n] = "gssencmode"; vals[n++] = "disable";
 	if (dsn) {
 		keys[n] = "dbname"; vals[n++] = dsn;   /* expanded as a conninfo */
 	} else {
-		if (!c->socket_dir || c->port < 0) {
-			*ret_err = strdup("no Unix socket directory in postmaster.pid");
-			return -ENOENT;
-		}
+		if (c->unverified)
+			return fail(ret_err, -EPERM, "not a verified cluster");
+		if (!c->socket_dir || c->port < 0)
+			return fail(ret_err, -ENOENT, "no Unix socket directory in postmaster.pid");
+		if ((r = check_socket(c->socket_dir, c->port, c->owner_uid, ret_err)) < 0)
+			return r;
 		snprintf(port, sizeof(port), "%d", c->port);
+		keys[n] = "sslmode"; vals[n++] = "disable";
 		keys[n] = "host"; vals[n++] = c->socket_dir;
 		keys[n] = "port"; vals[n++] = port;
 		keys[n] = "user"; vals[n++] = c->owner_name ? c->owner_name : "postgres";
@@ -59,28 +267,103 @@ int pgsql_connect(const struct pg_cluster *c, const char *dsn, PGconn **ret_conn
 	keys[n] = NULL; vals[n] = NULL;
 
 	/* Peer authentication reads the effective uid at connect(). */
-	if (!dsn && euid == 0 && c->owner_uid != 0) {
-		if (setegid(c->owner_gid) < 0 || seteuid(c->owner_uid) < 0) {
-			int e = errno;
-			if (setegid(egid) < 0)
-				abort();
-			*ret_err = strdup(strerror(e));
-			return -e;
-		}
-		switched = 1;
-	}
-	conn = PQconnectdbParams(keys, vals, 1);
-	if (switched && (seteuid(euid) < 0 || setegid(egid) < 0))
-		abort();        /* never go on with the wrong identity */
-	if (!conn)
-		return -ENOMEM;
-	if (PQstatus(conn) != CONNECTION_OK) {
-		*ret_err = one_line(PQerrorMessage(conn));
+	r = connect_poll(keys, vals, 1, c->owner_uid, c->owner_gid, !dsn, &conn, ret_err);
+	if (r < 0) {
 		PQfinish(conn);
-		return -ECONNREFUSED;
+		return r;
 	}
 	*ret_conn = conn;
 	return 0;
+}
+
+/* Give up CONN after a deadline or an interrupt: its socket is shut down
+ * (the caller still owns and finishes it), so that nothing waits on it
+ * again and a later statement on it fails at once. */
+static void give_up(PGconn *conn)
+{
+	int fd = PQsocket(conn);
+
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR);
+	(void)PQconsumeInput(conn);
+}
+
+/*
+ * Run SQL with NPARAMS text PARAMS, within STATEMENT_DEADLINE_MS.  0 and
+ * *RET_RES (its status may be an error: the caller checks it), or
+ * -EIO/-ETIMEDOUT/-EINTR with *RET_ERR (one line).
+ */
+static int exec_sql(PGconn *conn, const char *sql, int nparams, const char *const *params, PGresult **ret_res,
+		    char **ret_err)
+{
+	long long deadline = now_ms() + STATEMENT_DEADLINE_MS;
+	PGresult *res = NULL, *r;
+	int rc = 0, f;
+
+	*ret_res = NULL;
+	if (interrupted())
+		return fail(ret_err, -EINTR, "interrupted");
+	if (!PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0))
+		return fail(ret_err, -EIO, PQerrorMessage(conn));
+	while ((f = PQflush(conn)) == 1) {
+		if ((rc = wait_sock(PQsocket(conn), POLLIN | POLLOUT, deadline, STATEMENT_DEADLINE_MS, ret_err)) < 0)
+			goto out;
+		if (!PQconsumeInput(conn)) {
+			rc = fail(ret_err, -EIO, PQerrorMessage(conn));
+			goto out;
+		}
+	}
+	if (f < 0) {
+		rc = fail(ret_err, -EIO, PQerrorMessage(conn));
+		goto out;
+	}
+	for (;;) {
+		while (PQisBusy(conn)) {
+			if ((rc = wait_sock(PQsocket(conn), POLLIN, deadline, STATEMENT_DEADLINE_MS, ret_err)) < 0)
+				goto out;
+			if (!PQconsumeInput(conn)) {
+				rc = fail(ret_err, -EIO, PQerrorMessage(conn));
+				goto out;
+			}
+		}
+		if (!(r = PQgetResult(conn)))
+			break;
+		/* one statement, one result; an error wins */
+		if (!res || (PQresultStatus(r) == PGRES_FATAL_ERROR && PQresultStatus(res) != PGRES_FATAL_ERROR)) {
+			PQclear(res);
+			res = r;
+		} else {
+			PQclear(r);
+		}
+	}
+	if (!res)
+		rc = fail(ret_err, -EIO, PQerrorMessage(conn));
+out:
+	if (rc == -ETIMEDOUT || rc == -EINTR)
+		give_up(conn);
+	if (rc < 0) {
+		PQclear(res);
+		return rc;
+	}
+	*ret_res = res;
+	return 0;
+}
+
+/* exec_sql that wants status WANT: 0 and *RET_RES, or -errno with the
+ * result's message in *RET_ERR. */
+static int run_sql(PGconn *conn, const char *sql, int nparams, const char *const *params, ExecStatusType want,
+		   PGresult **ret_res, char **ret_err)
+{
+	int r = exec_sql(conn, sql, nparams, params, ret_res, ret_err);
+
+	if (r < 0)
+		return r;
+	if (PQresultStatus(*ret_res) != want) {
+		r = fail(ret_err, -EIO, PQresultErrorMessage(*ret_res));
+		PQclear(*ret_res);
+		*ret_res = NULL;
+	}
+	return r;
 }
 
 static char *dup_or_null(PGresult *r, int row, int col)
@@ -124,18 +407,14 @@ int pgsql_activity(PGconn *conn, struct pgsql_activity *ret, char **ret_err)
 		" (extract(epoch FROM query_start) * 1000000)::bigint"
 		" FROM pg_stat_activity WHERE pid <> pg_backend_pid()";
 	PGresult *r;
-	int i, n;
+	int i, n, rc;
 	size_t k = 0;
 
 	memset(ret, 0, sizeof(*ret));
 	*ret_err = NULL;
 	ret->self_pid = PQbackendPID(conn);
-	r = PQexecParams(conn, sql, 0, NULL, NULL, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		*ret_err = one_line(PQresultErrorMessage(r));
-		PQclear(r);
-		return -EIO;
-	}
+	if ((rc = run_sql(conn, sql, 0, NULL, PGRES_TUPLES_OK, &r, ret_err)) < 0)
+		return rc;
 	n = PQntuples(r);
 	ret->v = calloc(n ? (size_t)n : 1, sizeof(*ret->v));
 	if (!ret->v) {
@@ -165,10 +444,15 @@ int pgsql_activity(PGconn *conn, struct pgsql_activity *ret, char **ret_err)
 
 int pgsql_hba_file(PGconn *conn, char **ret_path)
 {
-	PGresult *r = PQexecParams(conn, "SELECT current_setting('hba_file')", 0, NULL, NULL, NULL, NULL, 0);
-	int ret = -EIO;
+	PGresult *r = NULL;
+	char *err = NULL;
+	int ret = run_sql(conn, "SELECT current_setting('hba_file')", 0, NULL, PGRES_TUPLES_OK, &r, &err);
 
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+	free(err);
+	if (ret < 0)
+		return ret;
+	ret = -EIO;
+	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
 		*ret_path = strdup(PQgetvalue(r, 0, 0));
 		ret = *ret_path ? 0 : -ENOMEM;
 	}
@@ -236,12 +520,8 @@ int pgsql_signal_backends(PGconn *conn, bool cancel, const pid_t *pids, const in
 	}
 	params[0] = a;
 	params[1] = b;
-	r = PQexecParams(conn, cancel ? canc : term, 2, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		*ret_err = one_line(PQresultErrorMessage(r));
-		ret = -EIO;
+	if ((ret = run_sql(conn, cancel ? canc : term, 2, params, PGRES_TUPLES_OK, &r, ret_err)) < 0)
 		goto out;
-	}
 	for (k = 0; k < PQntuples(r); k++) {
 		pid_t pid = (pid_t)atoi(PQgetvalue(r, k, 0));
 		bool ok = strcmp(PQgetvalue(r, k, 1), "t") == 0;
@@ -260,16 +540,18 @@ int pgsql_backend_state(PGconn *conn, pid_t pid, char **ret_state)
 {
 	char p[16];
 	const char *params[1] = { p };
-	PGresult *r;
-	int ret = 0;
+	PGresult *r = NULL;
+	char *err = NULL;
+	int ret;
 
 	snprintf(p, sizeof(p), "%d", (int)pid);
 	*ret_state = NULL;
-	r = PQexecParams(conn, "SELECT state FROM pg_stat_activity WHERE pid = $1::int", 1, NULL,
-			 params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-		ret = -EIO;
-	else if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) && !(*ret_state = strdup(PQgetvalue(r, 0, 0))))
+	ret = run_sql(conn, "SELECT state FROM pg_stat_activity WHERE pid = $1::int", 1, params, PGRES_TUPLES_OK,
+		      &r, &err);
+	free(err);
+	if (ret < 0)
+		return ret;
+	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) && !(*ret_state = strdup(PQgetvalue(r, 0, 0))))
 		ret = -ENOMEM;
 	PQclear(r);
 	return ret;
@@ -291,18 +573,19 @@ const char *probe_result_name(enum probe_result r)
 enum probe_result pgsql_probe(const struct pg_cluster *c, const char *host, const char *user,
 			      const char *db, bool as_owner, char **ret_msg)
 {
-	const char *keys[10], *vals[10];
-	char port[16];
-	PGconn *conn;
+	const char *keys[11], *vals[11];
+	char port[16], *err = NULL;
+	PGconn *conn = NULL;
 	const char *msg;
 	enum probe_result res;
-	int n = 0;
-	bool switched = false;
-	uid_t euid = geteuid();
-	gid_t egid = getegid();
+	int n = 0, r;
 
 	if (ret_msg)
 		*ret_msg = NULL;
+	if (!host && !c->socket_dir)
+		return PROBE_UNREACHABLE;
+	if (!host && (r = check_socket(c->socket_dir, c->port, c->owner_uid, ret_msg)) < 0)
+		return r == -ENOENT ? PROBE_UNREACHABLE : PROBE_OTHER;
 	snprintf(port, sizeof(port), "%d", c->port);
 	keys[n] = "host"; vals[n++] = host ? host : c->socket_dir;
 	keys[n] = "port"; vals[n++] = port;
@@ -312,28 +595,20 @@ enum probe_result pgsql_probe(const struct pg_cluster *c, const char *host, cons
 	keys[n] = "sslmode"; vals[n++] = "disable";
 	keys[n] = "gssencmode"; vals[n++] = "disable";
 	keys[n] = "application_name"; vals[n++] = "pgevict-probe";
-	keys[n] = "password"; vals[n++] = "";   /* never a .pgpass entry */
+	keys[n] = "passfile"; vals[n++] = NO_PASSFILE;   /* never a password */
 	keys[n] = NULL; vals[n] = NULL;
-	if (!vals[0])
-		return PROBE_UNREACHABLE;
-	if (as_owner && euid == 0 && c->owner_uid != 0) {
-		if (setegid(c->owner_gid) < 0 || seteuid(c->owner_uid) < 0) {
-			if (setegid(egid) < 0)
-				abort();
-			if (ret_msg)
-				*ret_msg = strdup(strerror(errno));
-			return PROBE_OTHER;
-		}
-		switched = true;
-	}
-	conn = PQconnectdbParams(keys, vals, 0);
-	if (switched && (seteuid(euid) < 0 || setegid(egid) < 0))
-		abort();
-	if (!conn)
+	r = connect_poll(keys, vals, 0, c->owner_uid, c->owner_gid, as_owner, &conn, &err);
+	if (r == -ENOMEM && !conn) {
+		free(err);
 		return PROBE_OTHER;
-	msg = PQerrorMessage(conn);
-	if (PQstatus(conn) == CONNECTION_OK)
+	}
+	msg = r == -ETIMEDOUT || r == -EINTR || !conn ? (err ? err : strerror(-r)) : PQerrorMessage(conn);
+	if (r == 0)
 		res = PROBE_PASSED;
+	else if (r == -ETIMEDOUT)
+		res = PROBE_UNREACHABLE;
+	else if (r == -EINTR)
+		res = PROBE_OTHER;
 	else if (strstr(msg, "pg_hba.conf rejects connection"))
 		res = PROBE_HBA_REJECT;
 	else if (strstr(msg, "no pg_hba.conf entry"))
@@ -351,7 +626,8 @@ enum probe_result pgsql_probe(const struct pg_cluster *c, const char *host, cons
 	else
 		res = PROBE_OTHER;
 	if (ret_msg)
-		*ret_msg = one_line(PQstatus(conn) == CONNECTION_OK ? "connected" : msg);
+		*ret_msg = one_line(r == 0 ? "connected" : msg);
+	free(err);
 	PQfinish(conn);
 	return res;
 }
@@ -362,14 +638,10 @@ int pgsql_hba_errors(PGconn *conn, char **ret_err)
 	int rc;
 
 	*ret_err = NULL;
-	r = PQexec(conn, "SELECT line_number, error FROM pg_hba_file_rules"
-			 " WHERE error IS NOT NULL ORDER BY line_number LIMIT 1");
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		*ret_err = one_line(PQresultErrorMessage(r));
-		PQclear(r);
-		return -EIO;
-	}
-	rc = 0;
+	rc = run_sql(conn, "SELECT line_number, error FROM pg_hba_file_rules"
+			   " WHERE error IS NOT NULL ORDER BY line_number LIMIT 1", 0, NULL, PGRES_TUPLES_OK, &r, ret_err);
+	if (rc < 0)
+		return rc;
 	if (PQntuples(r) > 0) {
 		if (asprintf(ret_err, "line %s: %s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1)) < 0)
 			*ret_err = NULL;
@@ -385,17 +657,13 @@ static int set_flag(PGconn *conn, const char *select_sql, const char *kind, cons
 		    const char *name, bool apply, bool *ret_was, char **ret_err)
 {
 	const char *params[1] = { name };
-	PGresult *r;
+	PGresult *r = NULL;
 	char *ident = NULL, *sql = NULL;
 	int rc = 0;
 
 	*ret_err = NULL;
-	r = PQexecParams(conn, select_sql, 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		*ret_err = one_line(PQresultErrorMessage(r));
-		rc = -EIO;
+	if ((rc = run_sql(conn, select_sql, 1, params, PGRES_TUPLES_OK, &r, ret_err)) < 0)
 		goto out;
-	}
 	if (PQntuples(r) == 0) {
 		rc = -ENOENT;
 		goto out;
@@ -411,11 +679,7 @@ static int set_flag(PGconn *conn, const char *select_sql, const char *kind, cons
 		rc = -ENOMEM;
 		goto out;
 	}
-	r = PQexec(conn, sql);
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		*ret_err = one_line(PQresultErrorMessage(r));
-		rc = -EIO;
-	}
+	rc = run_sql(conn, sql, 0, NULL, PGRES_COMMAND_OK, &r, ret_err);
 out:
 	PQclear(r);
 	PQfreemem(ident);
@@ -439,14 +703,17 @@ int pgsql_db_connections(PGconn *conn, const char *db, bool allow, bool apply, b
 int pgsql_hba_loaded(PGconn *conn, int64_t mtime_us, bool *ret_loaded, char **ret_err)
 {
 	PGresult *r;
+	int rc;
 
 	*ret_err = NULL;
-	r = PQexec(conn, "SELECT (extract(epoch FROM pg_conf_load_time()) * 1000000)::bigint,"
-			 " (SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL)");
-	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-		*ret_err = one_line(PQresultErrorMessage(r));
+	rc = run_sql(conn, "SELECT (extract(epoch FROM pg_conf_load_time()) * 1000000)::bigint,"
+			   " (SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL)", 0, NULL, PGRES_TUPLES_OK,
+		     &r, ret_err);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(r) != 1) {
 		PQclear(r);
-		return -EIO;
+		return fail(ret_err, -EIO, "no row from pg_conf_load_time()");
 	}
 	*ret_loaded = strtoll(PQgetvalue(r, 0, 0), NULL, 10) >= mtime_us && strcmp(PQgetvalue(r, 0, 1), "0") == 0;
 	PQclear(r);
@@ -455,10 +722,14 @@ int pgsql_hba_loaded(PGconn *conn, int64_t mtime_us, bool *ret_loaded, char **re
 
 int pgsql_reload_conf(PGconn *conn)
 {
-	PGresult *r = PQexec(conn, "SELECT pg_reload_conf()");
-	int rc = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
-			 strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? 0 : -EIO;
+	PGresult *r = NULL;
+	char *err = NULL;
+	int rc = run_sql(conn, "SELECT pg_reload_conf()", 0, NULL, PGRES_TUPLES_OK, &r, &err);
 
+	free(err);
+	if (rc < 0)
+		return rc;
+	rc = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0 ? 0 : -EIO;
 	PQclear(r);
 	return rc;
 }

@@ -2,12 +2,17 @@
  * pgsql.h -- the libpq adapter.
  *
  * Owns connecting to a cluster and reading pg_stat_activity.  By default it
- * connects over the cluster's Unix socket as the data directory's owner
- * with peer authentication, which needs root (the effective uid is switched
- * to the owner for the connect only).  A connection is bounded in time: a
- * cluster that cannot take one (slots full, authentication refused, hung)
- * is reported in one line, never waited on.  Parameters are never spliced
- * into SQL.
+ * connects over the cluster's Unix socket (which must be a socket owned by
+ * the cluster's owner) as the data directory's owner with peer
+ * authentication, which needs root (the effective uid is switched to the
+ * owner for the connection and its authentication only).  No password
+ * source is ever read (a passfile that cannot exist; main() clears the PG*
+ * environment): a server that asks for a password gets none, unless a
+ * --dsn names one.  Every round trip is bounded in time on the client
+ * side: 3 s for the connection and its authentication, 5 s for each
+ * statement (then the connection is given up: -ETIMEDOUT, "server did not
+ * answer within N s"); pgsql_set_interrupt ends a wait sooner (-EINTR).
+ * Parameters are never spliced into SQL.
  */
 #ifndef PGEVICT_PGSQL_H
 #define PGEVICT_PGSQL_H
@@ -36,13 +41,29 @@ struct pgsql_activity {
 };
 
 /*
- * Open a connection to C (DSN overrides the default when non-NULL).
- * Returns 0 and *ret_conn, or -errno with *ret_err a malloc'd one-line
- * reason (PostgreSQL's message when it gave one).
+ * Every wait (the connection, each statement, the probe) also gives up
+ * with -EINTR ("interrupted") once STOP(ARG) returns true: it is asked
+ * before each wait, at least every 100 ms while waiting, and at once
+ * when WAKE_FD (-1: none; a signalfd, say) becomes readable.  STOP may
+ * read WAKE_FD (it should drain it).  STOP NULL removes the interrupt.
+ * One per process; the adapter keeps the pointers.
+ */
+void pgsql_set_interrupt(int wake_fd, bool (*stop)(void *arg), void *arg);
+
+/*
+ * Open a connection to C (DSN overrides the default when non-NULL; it is
+ * used as given, as root, and may name its own password or passfile).
+ * Without DSN, only a verified cluster, over SOCKET_DIR/.s.PGSQL.PORT when
+ * that is a socket (not a link) owned by the cluster's owner.  Returns 0
+ * and *ret_conn, or -errno with *ret_err a malloc'd one-line reason
+ * (PostgreSQL's message when it gave one; "server did not answer within
+ * 3 s" with -ETIMEDOUT; "interrupted" with -EINTR).
  */
 int pgsql_connect(const struct pg_cluster *c, const char *dsn, PGconn **ret_conn, char **ret_err);
 
-/* Read pg_stat_activity.  0 or -EIO with *ret_err set. */
+/* Read pg_stat_activity.  0 or -EIO (-ETIMEDOUT, -EINTR: the connection
+ * is then given up, only pgsql_close is left to do) with *ret_err set.
+ * The same holds for every statement below. */
 int pgsql_activity(PGconn *conn, struct pgsql_activity *ret, char **ret_err);
 
 /* SHOW hba_file; 0 and a malloc'd path, or -EIO. */
