@@ -260,9 +260,14 @@ fileid() { stat -c '%u %g %a' "$1"; }
 	cp -p "$h2_data/pg_hba.conf" "$h2_dir/hba.keep"
 	printf 'host all all 10.9.9.9/32 trust # \033]0;owned\007\nhots\033[2J all all trust\n' >>"$h2_data/pg_hba.conf"
 	run pe h2 lockdown --dry-run
+	out=$output st=$status
+	run --separate-stderr pe h2 lockdown --dry-run --json
 	cp -p "$h2_dir/hba.keep" "$h2_data/pg_hba.conf"
+	[ "$st" -eq 0 ]
+	[[ "$out" == *"invalid connection type 'hots"'\x1b'"[2J'"* ]]
+	if printf '%s' "$out" | grep -q $'\033'; then false; fi
+	if printf '%s' "$out" | grep -q $'\007'; then false; fi
 	[ "$status" -eq 0 ]
-	[[ "$output" == *'\x1b'* ]]
-	if printf '%s' "$output" | grep -q $'\033'; then false; fi
-	if printf '%s' "$output" | grep -q $'\007'; then false; fi
+	jq -r '.notes[]' <<<"$output" | grep -q $'hots\033\\[2J'
+	[ -z "$stderr" ]
 }
