@@ -25,6 +25,14 @@
  * probe must get what it got before the lockdown, the ALTERs undone, the
  * state removed last.  status reads the state, hashes the file on disk and
  * asks PostgreSQL (a probe) which rules are in force.
+ *
+ * pg_hba.conf is the operator's --hba-file, else discovery's.  Its
+ * directory is resolved once (fileio.h's file_resolve: no symlink anyone
+ * but root can change) and every read and write goes through that fd, as
+ * the file's owner; the directory's device and inode are recorded, and a
+ * directory replaced since the lockdown is refused.  Without SQL, an
+ * hba_file the configuration files disagree on is refused unless
+ * --hba-file names it.  Every message escapes what came from outside.
  */
 #include <errno.h>
 #include <fcntl.h>
