@@ -25,9 +25,18 @@
  * probe must get what it got before the lockdown, the ALTERs undone, the
  * state removed last.  status reads the state, hashes the file on disk and
  * asks PostgreSQL (a probe) which rules are in force.
+ *
+ * pg_hba.conf is the operator's --hba-file, else discovery's.  Its
+ * directory is resolved once (fileio.h's file_resolve: no symlink anyone
+ * but root can change) and every read and write goes through that fd, as
+ * the file's owner; the directory's device and inode are recorded, and a
+ * directory replaced since the lockdown is refused.  Without SQL, an
+ * hba_file the configuration files disagree on is refused unless
+ * --hba-file names it.  Every message escapes what came from outside.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -69,16 +78,80 @@ static int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* One line on stderr.  Paths, names and PostgreSQL's words in it come
+ * from outside: the whole line goes through escape_term (our own text has
+ * no control character nor backslash, so only theirs changes). */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
+	char *raw = NULL, *esc;
 	va_list ap;
+	int n;
 
-	fputs("pgevict: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vasprintf(&raw, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (n < 0) {
+		fputs("pgevict: out of memory\n", stderr);
+		return;
+	}
+	esc = escape_term(raw);
+	fprintf(stderr, "pgevict: %s\n", esc ? esc : "out of memory");
+	free(esc);
+	free(raw);
+}
+
+/* S escaped for stdout; valid until the eighth call after (a ring, freed
+ * by tfree). */
+static char *tring[8];
+static unsigned tnext;
+
+static const char *T(const char *s)
+{
+	char **slot = &tring[tnext++ % 8];
+
+	free(*slot);
+	*slot = escape_term(s);
+	return *slot ? *slot : "?";
+}
+
+static void tfree(void)
+{
+	size_t i;
+
+	for (i = 0; i < 8; i++) {
+		free(tring[i]);
+		tring[i] = NULL;
+	}
+}
+
+/* TEXT on stdout line by line, each line escaped (the lockdown file of
+ * --dry-run keeps lines of the original). */
+static void print_lines(const char *text)
+{
+	const char *p = text, *nl;
+
+	while (p && *p) {
+		char *line;
+
+		nl = strchr(p, '\n');
+		line = strndup(p, nl ? (size_t)(nl - p) : strlen(p));
+		printf("%s\n", line ? T(line) : "?");
+		free(line);
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+/* Words for the errors of file_read_at and file_resolve. */
+static const char *file_err(int r)
+{
+	if (r == -EINVAL)
+		return "not a regular file (a FIFO, directory, device or socket?)";
+	if (r == -EFBIG)
+		return "larger than pgevict reads";
+	if (r == -ELOOP)
+		return "a symbolic link";
+	return strerror(-r);
 }
 
 /* Everything one run works on. */
@@ -86,7 +159,11 @@ struct lk {
 	const struct options *o;
 	struct discovery d;
 	struct pg_cluster *c;
-	char *hba_path;
+	char *hba_path;              /* as named: --hba-file, discovery, the state */
+	int hba_dirfd;               /* its directory (file_resolve), -1 */
+	char *hba_name;              /* the file's name in it */
+	int hba_err;                 /* -errno of file_resolve, 0 */
+	struct stat hba_dir_st;
 	struct lockdir dir;
 	struct lockstate st;
 	bool have_state;
@@ -107,15 +184,19 @@ static void note(struct lk *k, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	json_object_array_add(k->notes, json_object_new_string(buf));
+	json_object_array_add(k->notes, json_object_new_string(buf));   /* exact bytes */
 	if (!k->o->json)
-		say("%s", buf);
+		say("%s", buf);                                            /* escaped */
 }
 
 static void lk_clear(struct lk *k)
 {
 	discovery_clear(&k->d);
 	free(k->hba_path);
+	if (k->hba_dirfd >= 0)
+		close(k->hba_dirfd);
+	free(k->hba_name);
+	tfree();
 	lockdir_close(&k->dir);
 	lockstate_clear(&k->st);
 	free(k->cur);
@@ -129,6 +210,7 @@ static int collect(struct lk *k, const struct options *o)
 
 	k->o = o;
 	k->dir.lock_fd = -1;
+	k->hba_dirfd = -1;
 	k->notes = json_object_new_array();
 	if ((r = cmd_discover(o, &k->d)) != 0)
 		return r;
@@ -142,7 +224,11 @@ static int collect(struct lk *k, const struct options *o)
 		return EXIT_USAGE;
 	}
 	k->c = k->d.clusters.v[0];
-	if (k->c->hba_file)
+	/* The file as named (never through realpath: a link is followed only
+	 * by resolve_hba, when nobody but root can change it). */
+	if (o->hba_file)
+		k->hba_path = strdup(o->hba_file);
+	else if (k->c->hba_file)
 		k->hba_path = strdup(k->c->hba_file);
 	else if (asprintf(&k->hba_path, "%s/pg_hba.conf", k->c->data_dir) < 0)
 		k->hba_path = NULL;
@@ -150,16 +236,79 @@ static int collect(struct lk *k, const struct options *o)
 		say("out of memory");
 		return 1;
 	}
-	/* A pg_hba.conf that is a symbolic link: the file it names is the one
-	 * to save and replace, and the link stays a link. */
-	{
-		char *real = realpath(k->hba_path, NULL);
-		if (real) {
-			free(k->hba_path);
-			k->hba_path = real;
+	return 0;
+}
+
+/* The name of the owner of UID, or its number. */
+static void user_name(uid_t uid, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw && pw->pw_name)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "%u", (unsigned)uid);
+}
+
+/*
+ * The directory of k->hba_path, resolved without following anything a
+ * less-trusted account controls (fileio.h's file_resolve), kept open for
+ * every read and write.  A symlink someone other than root can change is
+ * refused (exit 2, naming --hba-file); any other failure is left in
+ * k->hba_err for the reader to report (with QUIET_LOOP, the symlink too:
+ * unlock then says the directory was replaced).  0 or an exit status.
+ */
+static int resolve_hba(struct lk *k, bool quiet_loop)
+{
+	char *bad = NULL, who[64];
+	uid_t bad_uid = 0;
+	int r;
+
+	if (k->hba_dirfd >= 0)
+		close(k->hba_dirfd);
+	k->hba_dirfd = -1;
+	free(k->hba_name);
+	k->hba_name = NULL;
+	r = file_resolve(k->hba_path, &k->hba_dirfd, &k->hba_name, &bad, &bad_uid);
+	if (r == 0 && fstat(k->hba_dirfd, &k->hba_dir_st) < 0)
+		r = -errno;
+	k->hba_err = r;
+	if (r == -ELOOP && quiet_loop) {
+		free(bad);
+		return 0;            /* same_hba_dir says what happened */
+	}
+	if (r == -ELOOP) {
+		if (bad && bad_uid != 0) {
+			user_name(bad_uid, who, sizeof(who));
+			say("'%s' is reached through a symlink that '%s' can change ('%s' is theirs); "
+			    "name the real file with --hba-file PATH", k->hba_path, who, bad);
+		} else {
+			say("'%s' is reached through a symlink that someone other than root can change%s%s%s; "
+			    "name the real file with --hba-file PATH", k->hba_path, bad ? " ('" : "", bad ? bad : "",
+			    bad ? "' is writable by others)" : "");
 		}
+		free(bad);
+		return EXIT_USAGE;
+	}
+	free(bad);
+	if (r == -ENOMEM) {
+		say("out of memory");
+		return 1;
 	}
 	return 0;
+}
+
+/* Is the directory resolved now the one the lockdown wrote through?
+ * Says what happened when not.  0 or 1. */
+static int same_hba_dir(struct lk *k)
+{
+	if (!k->st.hba_dir_known)
+		return 0;            /* a state from before 0.2: nothing to compare */
+	if (k->hba_err == 0 && k->hba_dir_st.st_dev == k->st.hba_dir_dev && k->hba_dir_st.st_ino == k->st.hba_dir_ino)
+		return 0;
+	say("the directory of '%s' is not the one locked down (it was replaced): restore it, or put back the "
+	    "saved original by hand from '%s/original'", k->hba_path, k->dir.path);
+	return 1;
 }
 
 /* Collect, run FN on the one cluster, clean up: every command here. */
@@ -180,7 +329,8 @@ static int read_current(struct lk *k)
 	k->cur = NULL;
 	k->cur_len = 0;
 	k->cur_sha[0] = '\0';
-	k->cur_err = file_read_all(k->hba_path, 0, &k->cur, &k->cur_len, &k->cur_st);
+	k->cur_err = k->hba_dirfd < 0 ? (k->hba_err ? k->hba_err : -EBADF)
+				       : file_read_at(k->hba_dirfd, k->hba_name, 0, &k->cur, &k->cur_len, &k->cur_st);
 	if (k->cur_err == 0)
 		sha256_hex(k->cur, k->cur_len, k->cur_sha);
 	return k->cur_err;
@@ -204,6 +354,28 @@ static int open_dir(struct lk *k, bool create, bool exclusive, bool *busy)
 	r = lockstate_load(&k->dir, &k->st);
 	if (r == 0) {
 		k->have_state = true;
+		/* state per cluster, never shared: a record of another data
+		 * directory or another file is never used */
+		if (strcmp(k->st.data_dir, k->c->data_dir) != 0) {
+			say("'%s/state.json' is the state of the data directory '%s', not of '%s'; it is left as it is",
+			    k->dir.path, k->st.data_dir, k->c->data_dir);
+			return 1;
+		}
+		if (k->c->hba_conflict && !k->o->hba_file && *k->st.hba_file) {
+			/* discovery cannot tell which file is in force: the
+			 * one root recorded writing is the one to work on */
+			free(k->hba_path);
+			if (!(k->hba_path = strdup(k->st.hba_file))) {
+				say("out of memory");
+				return 1;
+			}
+		}
+		if (*k->st.hba_file && strcmp(k->st.hba_file, k->hba_path) != 0) {
+			say("the lockdown recorded in '%s' is of '%s', but this cluster's pg_hba.conf is '%s': "
+			    "name the recorded one with --hba-file '%s' (or put the original back by hand from "
+			    "'%s/original')", k->dir.path, k->st.hba_file, k->hba_path, k->st.hba_file, k->dir.path);
+			return EXIT_USAGE;
+		}
 	} else if (r == -EINVAL) {
 		say("'%s/state.json' is damaged; it is left as it is for you to read", k->dir.path);
 		return 1;
@@ -334,9 +506,17 @@ static bool want_same(enum probe_result r, int before)
 	return (int)r == before;
 }
 
+/* Write pg_hba.conf through the directory fd, as its owner. */
+static int write_hba(struct lk *k, const char *data, size_t len)
+{
+	if (k->hba_dirfd < 0)
+		return k->hba_err ? k->hba_err : -EBADF;
+	return file_replace_at(k->hba_dirfd, k->hba_name, data, len, k->st.mode, k->st.uid, k->st.gid);
+}
+
 static int restore_original(struct lk *k, const char *orig, size_t len)
 {
-	return file_replace(k->hba_path, orig, len, k->st.mode, k->st.uid, k->st.gid);
+	return write_hba(k, orig, len);
 }
 
 static char *header_text(const struct lk *k, const char *when)
@@ -692,11 +872,11 @@ static void print_result(struct lk *k, const char *action, bool ok, const char *
 	}
 	if (!proof)
 		return;
-	printf("%s %s: %s\n", action, ok ? "proven" : "NOT proven", k->hba_path);
+	printf("%s %s: %s\n", action, ok ? "proven" : "NOT proven", T(k->hba_path));
 	printf("  probe as \"%s\" over %s%s: %s after %lld ms\n", PROBE_USER, *proof_host ? "TCP " : "the Unix socket",
-	       proof_host, proof, ms);
+	       T(proof_host), proof, ms);
 	if (owner_access)
-		printf("  owner \"%s\" over the Unix socket: %s\n", k->c->owner_name ? k->c->owner_name : "?",
+		printf("  owner \"%s\" over the Unix socket: %s\n", T(k->c->owner_name ? k->c->owner_name : "?"),
 		       owner_access);
 }
 
@@ -722,14 +902,26 @@ static int do_lockdown(struct lk *k)
 		say("--total refuses everyone; it cannot be combined with --allow-role or --allow-host");
 		return EXIT_USAGE;
 	}
+	/* Without SQL the places that name hba_file disagree: which file
+	 * PostgreSQL reads is not known, and one of them may be staged by
+	 * someone who wants root to write elsewhere. */
+	if (k->c->hba_conflict && !o->hba_file) {
+		say("%s; name the file PostgreSQL reads with --hba-file PATH (or let pgevict ask it: drop --no-sql)",
+		    k->c->hba_conflict);
+		return EXIT_USAGE;
+	}
 	if ((status = open_dir(k, !o->dry_run, !o->dry_run, NULL)) != 0)
+		return status;
+	if ((status = resolve_hba(k, false)) != 0)
 		return status;
 	status = 1;
 	fresh = !k->have_state;
+	if (!fresh && k->st.file_locked && same_hba_dir(k) != 0)
+		goto out;
 	if (!fresh && !o->dry_run)
 		prev_ok = lockstate_load(&k->dir, &prev) == 0;   /* the record to go back to */
 	if (read_current(k) < 0 && (file_wanted || k->cur_err != -ENOENT)) {
-		say("cannot read '%s': %s", k->hba_path, strerror(-k->cur_err));
+		say("cannot read '%s': %s", k->hba_path, file_err(k->cur_err));
 		goto out;
 	}
 	warn_managers(k);
@@ -761,6 +953,11 @@ static int do_lockdown(struct lk *k)
 		k->st.mode = k->cur_st.st_mode & 07777;
 		k->st.uid = k->cur_st.st_uid;
 		k->st.gid = k->cur_st.st_gid;
+		if (k->hba_dirfd >= 0) {
+			k->st.hba_dir_known = true;
+			k->st.hba_dir_dev = k->hba_dir_st.st_dev;
+			k->st.hba_dir_ino = k->hba_dir_st.st_ino;
+		}
 		sha256_hex(orig ? orig : "", orig_len, k->st.original_sha);
 		k->st.probe_before = -1;
 	}
@@ -786,7 +983,7 @@ static int do_lockdown(struct lk *k)
 	}
 	if (o->dry_run) {
 		if (file_wanted && !o->json)
-			printf("%s", text);
+			print_lines(text);
 		if (o->kick && file_wanted) {
 			nkicks = kick_list(k, &lf, &kicks);
 			if (!o->json)
@@ -875,7 +1072,7 @@ static int do_lockdown(struct lk *k)
 
 	/* 3. the file */
 	if (file_wanted && strcmp(k->cur_sha, k->st.lockdown_sha) != 0) {
-		r = file_replace(k->hba_path, text, strlen(text), k->st.mode, k->st.uid, k->st.gid);
+		r = write_hba(k, text, strlen(text));
 		if (r == 0)
 			changed = true;
 		if (r < 0) {
@@ -887,10 +1084,8 @@ static int do_lockdown(struct lk *k)
 		if (conn || pgsql_connect(k->c, o->dsn, &conn, &err) == 0) {
 			char *why = NULL;
 			if (pgsql_hba_errors(conn, &why) == 1) {
-				char *m = escape_term(why ? why : "");
 				say("PostgreSQL would not load the lockdown file (%s); putting back what was there",
-				    m ? m : "");
-				free(m);
+				    why ? why : "");
 				free(why);
 				goto rollback;
 			}
@@ -925,10 +1120,8 @@ static int do_lockdown(struct lk *k)
 			goto out;
 		}
 		if (pr != PROBE_HBA_REJECT) {
-			char *m = escape_term(msg ? msg : "");
 			say("the probe was not refused after %lld ms (%s: %s): PostgreSQL did not load the new rules; "
-			    "putting back what was there", ms, probe_result_name(pr), m ? m : "");
-			free(m);
+			    "putting back what was there", ms, probe_result_name(pr), msg ? msg : "");
 			goto rollback;
 		}
 		if (k->st.total) {
@@ -985,7 +1178,7 @@ static int do_lockdown(struct lk *k)
 rollback:
 	/* Put back what was on disk before this run (the original, or the
 	 * previous lockdown file), reload, and the record as it was. */
-	if ((r = file_replace(k->hba_path, k->cur ? k->cur : "", k->cur_len, k->st.mode, k->st.uid, k->st.gid)) < 0) {
+	if ((r = write_hba(k, k->cur ? k->cur : "", k->cur_len)) < 0) {
 		say("cannot put back '%s' (%s): run `pgevict unlock`", k->hba_path, strerror(-r));
 		goto out;
 	}
@@ -1035,10 +1228,8 @@ static bool broken_original(struct lk *k)
 	bool broken = false;
 
 	if (pgsql_connect(k->c, k->o->dsn, &conn, &err) == 0 && pgsql_hba_errors(conn, &err) == 1) {
-		char *m = escape_term(err ? err : "");
 		say("the original '%s' is back byte for byte, but PostgreSQL cannot load it (%s): "
-		    "the lockdown rules stay in force until you fix the file and reload", k->hba_path, m ? m : "");
-		free(m);
+		    "the lockdown rules stay in force until you fix the file and reload", k->hba_path, err ? err : "");
 		broken = true;
 	}
 	free(err);
@@ -1067,9 +1258,17 @@ static int do_unlock(struct lk *k)
 			out_json_line(j);
 			json_object_put(j);
 		} else {
-			printf("not locked: %s\n", k->c->data_dir);
+			printf("not locked: %s\n", T(k->c->data_dir));
 		}
 		return 0;
+	}
+	/* the directory written through, before anything is changed */
+	if (k->st.file_locked) {
+		if ((status = resolve_hba(k, k->st.hba_dir_known)) != 0)
+			return status;
+		if (same_hba_dir(k) != 0)
+			return 1;
+		status = 1;
 	}
 	openlog("pgevict", LOG_PID, LOG_DAEMON);
 	snprintf(k->st.phase, sizeof(k->st.phase), "unlocking");
@@ -1088,11 +1287,7 @@ static int do_unlock(struct lk *k)
 			    k->dir.path, k->st.hba_file);
 			goto out;
 		}
-		free(k->hba_path);
-		k->hba_path = strdup(k->st.hba_file);   /* where we wrote, even if SHOW says otherwise now */
-		if (!k->hba_path)
-			goto out;
-		read_current(k);
+		read_current(k);        /* where we wrote: open_dir checked it is the cluster's */
 		if (k->cur_err == 0 && strcmp(k->cur_sha, k->st.original_sha) != 0 &&
 		    strcmp(k->cur_sha, k->st.lockdown_sha) != 0) {
 			if ((r = lockstate_keep_displaced(&k->dir, k->cur, k->cur_len, &kept)) < 0) {
@@ -1181,7 +1376,16 @@ static int do_status(struct lk *k)
 
 	if ((status = open_dir(k, false, false, &busy)) != 0)
 		return status;
+	if ((status = resolve_hba(k, false)) != 0)
+		return status;
+	if (k->c->hba_conflict && !k->o->hba_file && !k->have_state)
+		note(k, "warning: %s; showing '%s' (name the file with --hba-file PATH)", k->c->hba_conflict,
+		     k->hba_path);
 	read_current(k);
+	if (k->cur_err == -EINVAL || k->cur_err == -EFBIG || k->cur_err == -ELOOP) {
+		say("cannot read '%s': %s", k->hba_path, file_err(k->cur_err));
+		return 1;
+	}
 	kind = file_kind(k);
 	if (k->have_state) {
 		snprintf(host, sizeof(host), "%s", k->st.probe_host);
@@ -1233,13 +1437,13 @@ static int do_status(struct lk *k)
 		out_json_line(j);
 		json_object_put(j);
 	} else {
-		printf("%s: %s\n", k->c->data_dir, locked ? "LOCKED" : "not locked");
+		printf("%s: %s\n", T(k->c->data_dir), locked ? "LOCKED" : "not locked");
 		if (k->have_state)
 			printf("  since %s (%s)%s%s\n", when, k->st.phase, k->st.total ? ", --total" : "",
 			       busy ? ", a pgevict run is working on it now" : "");
-		printf("  %s: %s on disk, %s\n", k->hba_path, kind,
+		printf("  %s: %s on disk, %s\n", T(k->hba_path), kind,
 		       loaded < 0 ? "in force: cannot tell" : loaded ? "in force" : "NOT in force");
-		printf("  probe as \"%s\" over %s%s: %s\n", PROBE_USER, *host ? "TCP " : "the Unix socket", host,
+		printf("  probe as \"%s\" over %s%s: %s\n", PROBE_USER, *host ? "TCP " : "the Unix socket", T(host),
 		       probe_result_name(pr));
 		if (repair)
 			printf("  %s\n", repair);

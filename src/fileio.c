@@ -1,28 +1,35 @@
 /*
- * fileio.c -- reading a file whole, and replacing a file atomically (see
- * fileio.h).
+ * fileio.c -- reading a file whole, resolving a file's directory safely,
+ * and replacing a file atomically (see fileio.h).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <linux/openat2.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "pgevict/fileio.h"
 
-int file_read_all(const char *path, size_t max, char **ret, size_t *ret_len, struct stat *ret_st)
+#define READ_FLAGS (O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)
+#define MAX_LINKS 40
+
+/* Read the open FD whole; closes it. */
+static int read_fd(int fd, size_t max, char **ret, size_t *ret_len, struct stat *ret_st)
 {
 	struct stat st;
 	char *buf = NULL;
 	size_t len = 0, cap;
-	int fd, r = 0;
+	int r = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
+	if (!max)
+		max = FILE_READ_DEFAULT_MAX;
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
 		goto out;
@@ -31,7 +38,7 @@ int file_read_all(const char *path, size_t max, char **ret, size_t *ret_len, str
 		r = -EINVAL;
 		goto out;
 	}
-	if (max && (size_t)st.st_size > max) {
+	if ((size_t)st.st_size > max) {
 		r = -EFBIG;
 		goto out;
 	}
@@ -63,7 +70,7 @@ int file_read_all(const char *path, size_t max, char **ret, size_t *ret_len, str
 		if (n == 0)
 			break;
 		len += (size_t)n;
-		if (max && len > max) {          /* it grew while we read */
+		if (len > max) {                 /* it grew while we read */
 			r = -EFBIG;
 			goto out;
 		}
@@ -79,6 +86,259 @@ out:
 	close(fd);
 	return r;
 }
+
+int file_read_all(const char *path, size_t max, char **ret, size_t *ret_len, struct stat *ret_st)
+{
+	int fd = open(path, READ_FLAGS);
+
+	if (fd < 0)
+		return -errno;
+	return read_fd(fd, max, ret, ret_len, ret_st);
+}
+
+int file_read_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len, struct stat *ret_st)
+{
+	int fd = openat(dirfd, name, READ_FLAGS);
+
+	if (fd < 0)
+		return -errno;
+	return read_fd(fd, max, ret, ret_len, ret_st);
+}
+
+/* ---- resolving ---- */
+
+/* Root's alone: owned by root, and (but for a sticky directory) writable
+ * by nobody else. */
+static bool root_only(const struct stat *st)
+{
+	if (st->st_uid != 0)
+		return false;
+	if (S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX))
+		return true;
+	return !(st->st_mode & (S_IWGRP | S_IWOTH)) || S_ISLNK(st->st_mode);
+}
+
+static int set_bad(char **ret_bad, uid_t *ret_bad_uid, const char *dir, const char *comp, uid_t uid)
+{
+	if (ret_bad) {
+		if (asprintf(ret_bad, "%s%s%s", dir, strcmp(dir, "/") == 0 || !*comp ? "" : "/", comp) < 0)
+			*ret_bad = NULL;
+	}
+	if (ret_bad_uid)
+		*ret_bad_uid = uid;
+	return -ELOOP;
+}
+
+/*
+ * The walk of file_resolve when a symlink is on the path: one component
+ * at a time from "/", each checked to be root's alone (systemd's chase()
+ * with CHASE_SAFE, stricter).  WHERE is the path walked so far, for
+ * *RET_BAD.
+ */
+static int chase_trusted(const char *path, int *ret_dirfd, char **ret_name, char **ret_bad, uid_t *ret_bad_uid)
+{
+	char *todo = NULL, *where = NULL, *p, *name = NULL;
+	int cur = -1, links = 0, r;
+	struct stat st;
+
+	if (!(todo = strdup(path)) || !(where = strdup("/"))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cur < 0 || fstat(cur, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!root_only(&st)) {
+		r = set_bad(ret_bad, ret_bad_uid, "/", "", st.st_uid);
+		goto out;
+	}
+	p = todo;
+	for (;;) {
+		char *comp, *slash;
+		bool last;
+
+		while (*p == '/')
+			p++;
+		if (!*p) {                       /* ended in a directory */
+			r = -EISDIR;
+			goto out;
+		}
+		comp = p;
+		slash = strchr(p, '/');
+		if (slash)
+			*slash = '\0';
+		p = slash ? slash + 1 : p + strlen(p);
+		while (*p == '/')
+			p++;
+		last = !*p;
+		if (strcmp(comp, ".") == 0 && !last)
+			continue;
+		if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (!root_only(&st)) {
+			r = set_bad(ret_bad, ret_bad_uid, where, comp, st.st_uid);
+			goto out;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			char target[4096], *next;
+			ssize_t n;
+
+			if (++links > MAX_LINKS) {
+				r = -ELOOP;
+				goto out;
+			}
+			n = readlinkat(cur, comp, target, sizeof(target) - 1);
+			if (n < 0) {
+				r = -errno;
+				goto out;
+			}
+			target[n] = '\0';
+			if (asprintf(&next, "%s/%s", target, p) < 0) {
+				r = -ENOMEM;
+				goto out;
+			}
+			free(todo);
+			todo = next;
+			p = todo;
+			if (target[0] == '/') {
+				int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+				if (root < 0) {
+					r = -errno;
+					goto out;
+				}
+				close(cur);
+				cur = root;
+				free(where);
+				if (!(where = strdup("/"))) {
+					r = -ENOMEM;
+					goto out;
+				}
+			}
+			continue;
+		}
+		if (last) {
+			if (!S_ISREG(st.st_mode)) {
+				r = -EINVAL;
+				goto out;
+			}
+			if (!(name = strdup(comp))) {
+				r = -ENOMEM;
+				goto out;
+			}
+			break;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			r = -ENOTDIR;
+			goto out;
+		}
+		{
+			int next = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			char *w;
+			struct stat st2;
+
+			if (next < 0) {
+				r = -errno;
+				goto out;
+			}
+			/* the one we checked, not one swapped in meanwhile */
+			if (fstat(next, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
+				close(next);
+				r = -EAGAIN;
+				goto out;
+			}
+			close(cur);
+			cur = next;
+			if (strcmp(comp, "..") == 0) {
+				w = strdup(where);
+				if (w && strrchr(w, '/') && strrchr(w, '/') != w)
+					*strrchr(w, '/') = '\0';
+				else if (w)
+					strcpy(w, "/");
+			} else if (asprintf(&w, "%s%s%s", where, strcmp(where, "/") == 0 ? "" : "/", comp) < 0) {
+				w = NULL;
+			}
+			if (!w) {
+				r = -ENOMEM;
+				goto out;
+			}
+			free(where);
+			where = w;
+		}
+	}
+	{
+		int dfd = openat(cur, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0) {
+			r = -errno;
+			goto out;
+		}
+		*ret_dirfd = dfd;
+		*ret_name = name;
+		name = NULL;
+		r = 0;
+	}
+out:
+	if (cur >= 0)
+		close(cur);
+	free(todo);
+	free(where);
+	free(name);
+	return r;
+}
+
+int file_resolve(const char *path, int *ret_dirfd, char **ret_name, char **ret_bad, uid_t *ret_bad_uid)
+{
+	struct open_how how;
+	char *dir = NULL, *slash;
+	const char *base;
+	struct stat st;
+	int fd = -1, r;
+
+	if (ret_bad)
+		*ret_bad = NULL;
+	if (!path || path[0] != '/')
+		return -EINVAL;
+	slash = strrchr(path, '/');
+	base = slash + 1;
+	if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+		return -EINVAL;
+	dir = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+	if (!dir)
+		return -ENOMEM;
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+	how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
+	if (fd < 0) {
+		r = -errno;
+		if (r == -ELOOP)
+			r = chase_trusted(path, ret_dirfd, ret_name, ret_bad, ret_bad_uid);
+		goto out;
+	}
+	if (fstatat(fd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+		close(fd);
+		fd = -1;
+		r = chase_trusted(path, ret_dirfd, ret_name, ret_bad, ret_bad_uid);
+		goto out;
+	}
+	if (!(*ret_name = strdup(base))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	*ret_dirfd = fd;
+	fd = -1;
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return r;
+}
+
+/* ---- replacing ---- */
 
 static int write_all(int fd, const void *data, size_t len)
 {
@@ -113,49 +373,118 @@ int fsync_dir_of(const char *path)
 	return r;
 }
 
-int file_replace(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid)
+/*
+ * Take the file system ids UID:GID (the man page: setfsuid returns the
+ * previous id whatever happens; calling it again with -1, an id it
+ * refuses, returns the one in force, which tells whether it worked).
+ * *OLD_* get the ids to go back to.
+ */
+static int fsids_take(uid_t uid, gid_t gid, uid_t *old_uid, gid_t *old_gid)
+{
+	*old_gid = (gid_t)setfsgid(gid);
+	if ((gid_t)setfsgid((gid_t)-1) != gid) {
+		setfsgid(*old_gid);
+		return -EPERM;
+	}
+	*old_uid = (uid_t)setfsuid(uid);
+	if ((uid_t)setfsuid((uid_t)-1) != uid) {
+		setfsuid(*old_uid);
+		setfsgid(*old_gid);
+		return -EPERM;
+	}
+	return 0;
+}
+
+static void fsids_restore(uid_t old_uid, gid_t old_gid)
+{
+	setfsuid(old_uid);
+	setfsgid(old_gid);
+}
+
+int file_replace_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid)
 {
 	char *tmp = NULL;
+	uid_t ouid = 0;
+	gid_t ogid = 0;
 	int fd = -1, r;
+	bool created = false;
 
-	if (asprintf(&tmp, "%s%s", path, FILE_REPLACE_SUFFIX) < 0)
+	if (strchr(name, '/') || !*name)
+		return -EINVAL;
+	if (asprintf(&tmp, "%s%s", name, FILE_REPLACE_SUFFIX) < 0)
 		return -ENOMEM;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if ((r = fsids_take(uid, gid, &ouid, &ogid)) < 0) {
+		free(tmp);
+		return r;
+	}
+	/* From here to the rename, as the file's owner: the kernel refuses
+	 * what the owner could not do.  The file is created with the
+	 * owner's ids, so the fchown below changes nothing but a default
+	 * ACL's or a setgid directory's group. */
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 && errno == EEXIST) {
 		/* left by a run that crashed: we hold the cluster's lock */
-		if (unlink(tmp) < 0) {
+		if (unlinkat(dirfd, tmp, 0) < 0) {
 			r = -errno;
-			goto fail_nounlink;
+			goto out;
 		}
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	}
 	if (fd < 0) {
 		r = -errno;
-		goto fail_nounlink;
+		goto out;
 	}
+	created = true;
 	if ((r = write_all(fd, data, len)) < 0)
-		goto fail;
+		goto out;
 	if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode & 07777) < 0 || fsync(fd) < 0) {
 		r = -errno;
-		goto fail;
+		goto out;
 	}
-	if (close(fd) < 0) {
-		fd = -1;
-		r = -errno;
-		goto fail;
-	}
+	r = close(fd) < 0 ? -errno : 0;
 	fd = -1;
-	if (rename(tmp, path) < 0) {
+	if (r < 0)
+		goto out;
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
 		r = -errno;
-		goto fail;
+		goto out;
 	}
-	free(tmp);
-	return fsync_dir_of(path);
-fail:
+	created = false;
+out:
 	if (fd >= 0)
 		close(fd);
-	unlink(tmp);
-fail_nounlink:
+	if (created)
+		unlinkat(dirfd, tmp, 0);
+	fsids_restore(ouid, ogid);
+	if (r == 0 && fsync(dirfd) < 0)
+		r = -errno;
 	free(tmp);
+	return r;
+}
+
+int file_replace(const char *path, const void *data, size_t len, mode_t mode, uid_t uid, gid_t gid)
+{
+	char *copy = strdup(path), *base;
+	int dirfd, r;
+
+	if (!copy)
+		return -ENOMEM;
+	base = strrchr(copy, '/');
+	if (base == copy) {
+		dirfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	} else if (base) {
+		*base = '\0';
+		dirfd = open(copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	} else {
+		dirfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (dirfd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = file_replace_at(dirfd, strrchr(path, '/') ? strrchr(path, '/') + 1 : path, data, len, mode, uid, gid);
+	close(dirfd);
+out:
+	free(copy);
 	return r;
 }

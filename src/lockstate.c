@@ -48,9 +48,15 @@ void lockstate_clear(struct lockstate *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* "/var/lib/postgresql/15/main" -> "var-lib-postgresql-15-main": one
- * directory per data directory, readable by the administrator. */
-static char *dir_name(const char *data_dir)
+/* The names of the state directory of a data directory: "/srv/pg-main"
+ * -> "srv-pg_main" (the old name, before 0.2: '/' -> '-', other bytes but
+ * [A-Za-z0-9._] -> '_', so /srv/pg-main and /srv/pg_main shared one), and
+ * the name used now, that prefix (at most LOCKDIR_PREFIX_MAX bytes) plus
+ * '.' and the first 16 hex digits of the SHA-256 of the whole path:
+ * "srv-pg_main.3f2a9c1e5b7d4a60", one per path. */
+#define LOCKDIR_PREFIX_MAX 64
+
+static char *old_dir_name(const char *data_dir)
 {
 	char *s = malloc(strlen(data_dir) + 2), *o = s;
 	const char *p;
@@ -76,6 +82,56 @@ static char *dir_name(const char *data_dir)
 	if (s[0] == '.')
 		s[0] = '_';
 	return s;
+}
+
+char *lockdir_name(const char *data_dir)
+{
+	char *prefix = old_dir_name(data_dir), *name = NULL, sha[SHA256_HEX_LEN];
+
+	if (!prefix)
+		return NULL;
+	if (strlen(prefix) > LOCKDIR_PREFIX_MAX)
+		prefix[LOCKDIR_PREFIX_MAX] = '\0';
+	sha256_hex(data_dir, strlen(data_dir), sha);
+	if (asprintf(&name, "%s.%.16s", prefix, sha) < 0)
+		name = NULL;
+	free(prefix);
+	return name;
+}
+
+static int load_path(const char *path, struct lockstate *ret);
+
+/* A state directory of the old naming ("ROOT/OLD") with a lockdown in
+ * force for exactly DATA_DIR is moved to its new name (renameat2
+ * RENAME_NOREPLACE: never over a directory made meanwhile), so that an
+ * upgrade in the middle of a lockdown can still unlock it; its flock, if
+ * a run holds one, moves with the inode.  An old directory whose
+ * state.json names another data directory (two that shared the old name)
+ * is never used.  0 (moved or nothing to move) or -errno. */
+static int adopt_old(const char *root, const char *data_dir, const char *new_path)
+{
+	struct lockstate s;
+	char *old = old_dir_name(data_dir), *old_path = NULL, *state = NULL;
+	int r = 0;
+
+	memset(&s, 0, sizeof(s));
+	if (!old || asprintf(&old_path, "%s/%s", root, old) < 0 ||
+	    asprintf(&state, "%s/%s/state.json", root, old) < 0) {
+		old_path = state = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	if (load_path(state, &s) < 0 || !s.data_dir || strcmp(s.data_dir, data_dir) != 0)
+		goto out;
+	if (renameat2(AT_FDCWD, old_path, AT_FDCWD, new_path, RENAME_NOREPLACE) < 0 && errno != EEXIST &&
+	    errno != ENOENT)
+		r = -errno;
+out:
+	lockstate_clear(&s);
+	free(old);
+	free(old_path);
+	free(state);
+	return r;
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -106,7 +162,7 @@ int lockdir_open(const char *root, const char *data_dir, bool create, bool exclu
 		 struct lockdir *ret, bool *ret_busy)
 {
 	struct lockdir d = { NULL, -1 };
-	char *name = dir_name(data_dir), *lock = NULL;
+	char *name = lockdir_name(data_dir), *lock = NULL;
 	struct stat st;
 	int r = 0, fd;
 
@@ -117,6 +173,8 @@ int lockdir_open(const char *root, const char *data_dir, bool create, bool exclu
 		r = -ENOMEM;
 		goto out;
 	}
+	if (stat(d.path, &st) < 0 && errno == ENOENT && (r = adopt_old(root, data_dir, d.path)) < 0)
+		goto out;
 	if (stat(d.path, &st) < 0) {
 		if (errno != ENOENT || !create) {
 			r = -errno;
@@ -250,6 +308,10 @@ int lockstate_save(const struct lockdir *d, const struct lockstate *s)
 	json_object_object_add(o, "data_dir", json_object_new_string(s->data_dir ? s->data_dir : ""));
 	json_object_object_add(o, "hba_file", json_object_new_string(s->hba_file ? s->hba_file : ""));
 	json_object_object_add(o, "file_locked", json_object_new_boolean(s->file_locked));
+	if (s->hba_dir_known) {
+		json_object_object_add(o, "hba_dir_dev", json_object_new_int64((int64_t)s->hba_dir_dev));
+		json_object_object_add(o, "hba_dir_ino", json_object_new_int64((int64_t)s->hba_dir_ino));
+	}
 	json_object_object_add(o, "mode", json_object_new_int((int)s->mode));
 	json_object_object_add(o, "uid", json_object_new_int64(s->uid));
 	json_object_object_add(o, "gid", json_object_new_int64(s->gid));
@@ -355,17 +417,27 @@ static int load_items(json_object *o, const char *key, struct lock_item **ret, s
 
 int lockstate_load(const struct lockdir *d, struct lockstate *ret)
 {
+	char *path = in_dir(d, "state.json");
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	r = load_path(path, ret);
+	free(path);
+	return r;
+}
+
+static int load_path(const char *path, struct lockstate *ret)
+{
 	struct lockstate s;
 	json_object *o = NULL;
-	char *path = in_dir(d, "state.json"), *text = NULL;
+	char *text = NULL;
 	const char *v;
 	size_t len;
 	bool ok = true;
 	int r;
 
 	memset(&s, 0, sizeof(s));
-	if (!path)
-		return -ENOMEM;
 	if ((r = file_read_all(path, 0, &text, &len, NULL)) < 0)
 		goto out;
 	o = json_tokener_parse(text);
@@ -385,6 +457,14 @@ int lockstate_load(const struct lockdir *d, struct lockstate *ret)
 	s.proven = jbool(o, "proven", &ok);
 	if (!ok)
 		goto out;
+	/* absent in a state written before 0.2 */
+	if (json_object_object_get_ex(o, "hba_dir_dev", NULL) || json_object_object_get_ex(o, "hba_dir_ino", NULL)) {
+		s.hba_dir_dev = (dev_t)jint(o, "hba_dir_dev", &ok);
+		s.hba_dir_ino = (ino_t)jint(o, "hba_dir_ino", &ok);
+		s.hba_dir_known = true;
+		if (!ok)
+			goto out;
+	}
 	if (!(v = jstr(o, "original_sha256")) || strlen(v) >= SHA256_HEX_LEN)
 		goto out;
 	strcpy(s.original_sha, v);
@@ -410,7 +490,6 @@ out:
 	lockstate_clear(&s);
 	json_object_put(o);
 	free(text);
-	free(path);
 	return r;
 }
 

@@ -69,6 +69,7 @@ enum {
 	O_TOTAL, O_ALLOW_ROLE, O_ALLOW_HOST, O_KICK, O_ROLE, O_DATABASE, O_STATE_DIR,
 	O_RULES, O_INTERVAL, O_ONCE, O_CHECK,
 	O_METHOD, O_CONN, O_IFACE,
+	O_HBA_FILE,
 };
 
 static const struct option longopts[] = {
@@ -106,6 +107,7 @@ static const struct option longopts[] = {
 	{ "method", required_argument, NULL, O_METHOD },
 	{ "conn", required_argument, NULL, O_CONN },
 	{ "iface", required_argument, NULL, O_IFACE },
+	{ "hba-file", required_argument, NULL, O_HBA_FILE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -120,7 +122,7 @@ static void usage(FILE *f)
 		   "           --older-than DUR --idle-for DUR --running-for DUR --app NAME --all\n"
 		   "           (DUR: 500ms 2s 10min 1h)\n"
 		   "lockdown:  --total --allow-role R --allow-host CIDR --kick --role R --database D\n"
-		   "           --dry-run --state-dir DIR (also for unlock and status)\n"
+		   "           --dry-run --state-dir DIR --hba-file PATH (the last two also for unlock and status)\n"
 		   "sever:     --method rst|destroy   --conn ADDR:PORT,ADDR:PORT [--iface IF]\n"
 		   "see pgevict(8)\n");
 }
@@ -141,7 +143,7 @@ static int option_kind(int c)
 		return K_CANCEL_FIRST;
 	if (c >= O_TOTAL && c <= O_DATABASE)
 		return K_LOCK;
-	if (c == O_STATE_DIR)
+	if (c == O_STATE_DIR || c == O_HBA_FILE)
 		return K_STATE;
 	if (c == O_METHOD || c == O_CONN || c == O_IFACE)
 		return K_SEVER;
@@ -248,6 +250,14 @@ int main(int argc, char **argv)
 		case O_TOTAL: o.total = true; break;
 		case O_KICK: o.kick = true; break;
 		case O_STATE_DIR: o.state_dir = arg; break;
+		case O_HBA_FILE:
+			if (arg[0] != '/' || strpbrk(arg, "\n\r")) {
+				fprintf(stderr, "pgevict: bad value for --hba-file: an absolute path, on one line\n");
+				r = EXIT_USAGE;
+				goto out;
+			}
+			o.hba_file = arg;
+			break;
 		case O_ALLOW_HOST: {
 			struct cidr net;
 			if (cidr_parse(arg, &net) < 0 || net.family == AF_UNIX) {

@@ -41,6 +41,8 @@ struct options {
 	const char **lock_dbs;       /* --database: ALLOW_CONNECTIONS false */
 	size_t nlock_dbs;
 	const char *state_dir;       /* NULL: LOCKSTATE_DEFAULT_DIR */
+	const char *hba_file;        /* --hba-file: the pg_hba.conf the operator
+	                                names; overrides discovery's */
 	const char *rule;            /* agent: the rule acting, for syslog */
 	/* agent */
 	const char *rules_dir;       /* --rules DIR (or one file) */

@@ -2,7 +2,9 @@
  * lockstate.h -- what a lockdown changed, kept on disk (adapter: files).
  *
  * Owns pgevict's state directory (default /var/lib/pgevict): one
- * subdirectory per cluster (named after its data directory) holding a
+ * subdirectory per cluster (lockdir_name: a readable prefix of its data
+ * directory plus a hash of the whole path, so two paths never share one)
+ * holding a
  * lock (flock, so a run killed with -9 never leaves it held), the
  * original pg_hba.conf byte for byte, and state.json, the record that says
  * what is locked.  Every write goes through fileio.h's file_replace, so
@@ -35,6 +37,9 @@ struct lockstate {
 	char *data_dir;
 	char *hba_file;
 	bool file_locked;            /* pg_hba.conf was replaced */
+	bool hba_dir_known;          /* the two below were recorded */
+	dev_t hba_dir_dev;           /* the directory written through, */
+	ino_t hba_dir_ino;           /* as resolved at lockdown */
 	mode_t mode;                 /* the original's */
 	uid_t uid;
 	gid_t gid;
@@ -56,8 +61,12 @@ struct lockstate {
 
 void lockstate_clear(struct lockstate *s);
 
+/* The name of DATA_DIR's state directory, malloc'd: e.g. "/srv/pg-main"
+ * -> "srv-pg_main.3f2a9c1e5b7d4a60".  NULL when out of memory. */
+char *lockdir_name(const char *data_dir);
+
 struct lockdir {
-	char *path;                  /* ROOT/<name of the data directory> */
+	char *path;                  /* ROOT/lockdir_name(data directory) */
 	int lock_fd;                 /* -1 when not locked */
 };
 
@@ -65,8 +74,10 @@ struct lockdir {
  * The state directory of the cluster in DATA_DIR under ROOT (created 0700
  * when CREATE).  With EXCLUSIVE, take its lock without waiting (-EAGAIN
  * when another run holds it); without, only look (*ret_busy tells whether
- * a run holds it).  0, -ENOENT (no directory and !CREATE), -errno.  Close
- * with lockdir_close.
+ * a run holds it).  A directory of the naming before 0.2 whose state.json
+ * names exactly DATA_DIR is moved to the new name first.  The caller
+ * checks that the state loaded names DATA_DIR.  0, -ENOENT (no directory
+ * and !CREATE), -errno.  Close with lockdir_close.
  */
 int lockdir_open(const char *root, const char *data_dir, bool create, bool exclusive,
 		 struct lockdir *ret, bool *ret_busy);

@@ -199,7 +199,7 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	[ "$(jq -r .locked <<<"$output")" = false ]
 	[ "$(jq -r .phase <<<"$output")" = null ]
 	# hold the cluster's lock as another run would
-	d=$(ls -d "$SD"/*data)
+	d=$(ls -d "$SD"/*data.*)
 	flock -n "$d/lock" sleep 3 </dev/null >/dev/null 2>&1 3>&- 4>&- &
 	fl=$!
 	sleep 0.3
@@ -231,7 +231,9 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	ext=$(mktemp -d /tmp/pgevict-hba.XXXXXX)
 	chmod 755 "$ext"
 	printf 'local all all peer\nhost all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n' >"$ext/pg_hba.conf"
-	chown postgres:postgres "$ext/pg_hba.conf"
+	# the file's owner must be able to write its directory (as on
+	# Debian): pgevict writes as the owner
+	chown postgres:postgres "$ext/pg_hba.conf" "$ext"
 	sha=$(sha256sum <"$ext/pg_hba.conf")
 	pgt_cluster_create k2 "hba_file='$ext/pg_hba.conf'"
 	run "$PGEVICT" lockdown --dry-run --state-dir "$SD"
@@ -328,15 +330,19 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$k3_data" -m fast -w stop >/dev/null
 }
 
-@test "a pg_hba.conf that is a symbolic link: the file it names is replaced and restored, the link stays a link" {
+@test "a pg_hba.conf that is a symbolic link postgres can change is refused, naming --hba-file; with --hba-file the file is replaced and restored, the link stays a link" {
 	mv "$k1_data/pg_hba.conf" "$k1_dir/hba.real"
 	ln -s "$k1_dir/hba.real" "$k1_data/pg_hba.conf"
 	run pe lockdown
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"is reached through a symlink that 'postgres' can change"*"--hba-file"* ]]
+	[ "$(sha256sum <"$k1_dir/hba.real")" = "$ORIG_SHA" ]
+	run pe lockdown --hba-file "$k1_dir/hba.real"
 	[ "$status" -eq 0 ]
 	[ -L "$k1_data/pg_hba.conf" ]
 	head -n 1 "$k1_dir/hba.real" | grep -q "written by pgevict lockdown"
 	tcp app; refused_by_hba
-	run pe unlock
+	run pe unlock --hba-file "$k1_dir/hba.real"
 	[ "$status" -eq 0 ]
 	[ -L "$k1_data/pg_hba.conf" ]
 	[ "$(sha256sum <"$k1_dir/hba.real")" = "$ORIG_SHA" ]

@@ -9,7 +9,7 @@
 load common
 bats_require_minimum_version 1.5.0
 
-CUTS="write fsync rename unlink pidfd_send_signal"
+CUTS="write fsync rename renameat renameat2 unlink unlinkat pidfd_send_signal"
 
 setup_file() {
 	[ "$(id -u)" = 0 ] || return 0

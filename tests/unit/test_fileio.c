@@ -1,0 +1,273 @@
+/*
+ * test_fileio.c -- fileio.h and lockstate.h's naming on a scratch
+ * directory: a FIFO, a directory or a final symlink is refused at once
+ * (never a hang), the size limit holds, file_resolve follows a symlink only
+ * through components root alone can change, file_replace_at leaves the
+ * new bytes and no lock file, and the state directories of two data
+ * directories that differ only in '-' and '_' differ; an old-named state
+ * directory is adopted only when its state names the same data directory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "pgevict/fileio.h"
+#include "pgevict/lockstate.h"
+
+static char top[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(top, sizeof(top), "/tmp/pgevict-unit.XXXXXX");
+	return mkdtemp(top) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static char *at(const char *name)
+{
+	static char buf[8][256];
+	static unsigned n;
+	char *b = buf[n++ % 8];
+
+	snprintf(b, 256, "%s/%s", top, name);
+	return b;
+}
+
+static void put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void test_read_refuses(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+	int dfd;
+
+	(void)state;
+	assert_int_equal(mkfifo(at("fifo"), 0600), 0);
+	assert_int_equal(file_read_all(at("fifo"), 0, &buf, &len, NULL), -EINVAL);   /* no hang */
+	assert_int_equal(mkdir(at("dir"), 0700), 0);
+	assert_int_equal(file_read_all(at("dir"), 0, &buf, &len, NULL), -EINVAL);
+	put(at("big"), "0123456789abcdef");
+	assert_int_equal(file_read_all(at("big"), 10, &buf, &len, NULL), -EFBIG);
+	assert_int_equal(file_read_all(at("big"), 0, &buf, &len, &st), 0);
+	assert_int_equal(len, 16);
+	assert_string_equal(buf, "0123456789abcdef");
+	assert_true(S_ISREG(st.st_mode));
+	free(buf);
+	assert_int_equal(symlink(at("big"), at("link")), 0);
+	assert_int_equal(file_read_all(at("link"), 0, &buf, &len, NULL), -ELOOP);
+	dfd = open(top, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	assert_int_equal(file_read_at(dfd, "fifo", 0, &buf, &len, NULL), -EINVAL);
+	assert_int_equal(file_read_at(dfd, "link", 0, &buf, &len, NULL), -ELOOP);
+	assert_int_equal(file_read_at(dfd, "big", 0, &buf, &len, NULL), 0);
+	free(buf);
+	close(dfd);
+}
+
+static void test_resolve(void **state)
+{
+	char *name = NULL, *bad = NULL;
+	uid_t bad_uid = 12345;
+	struct stat a, b;
+	int dfd = -1;
+
+	(void)state;
+	assert_int_equal(mkdir(at("conf"), 0755), 0);
+	assert_int_equal(mkdir(at("real"), 0755), 0);
+	put(at("real/pg_hba.conf"), "local all all peer\n");
+	/* no symlink: resolved, the file need not exist */
+	assert_int_equal(file_resolve(at("conf/pg_hba.conf"), &dfd, &name, &bad, &bad_uid), 0);
+	assert_string_equal(name, "pg_hba.conf");
+	assert_int_equal(fstat(dfd, &a), 0);
+	assert_int_equal(stat(at("conf"), &b), 0);
+	assert_true(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	close(dfd);
+	free(name);
+	assert_int_equal(file_resolve("pg_hba.conf", &dfd, &name, NULL, NULL), -EINVAL);
+	assert_int_equal(file_resolve(at("conf/"), &dfd, &name, NULL, NULL), -EINVAL);
+
+	/* a symlink in a directory others may write: refused, named */
+	assert_int_equal(symlink(at("real/pg_hba.conf"), at("conf/hba")), 0);
+	assert_int_equal(chmod(at("conf"), 0777), 0);
+	assert_int_equal(file_resolve(at("conf/hba"), &dfd, &name, &bad, &bad_uid), -ELOOP);
+	assert_non_null(bad);
+	assert_string_equal(bad, geteuid() == 0 ? at("conf") : top);   /* the first not root's alone */
+	free(bad);
+	bad = NULL;
+	/* a directory on the path that is a link, same */
+	assert_int_equal(symlink(at("real"), at("conf/dirlink")), 0);
+	assert_int_equal(file_resolve(at("conf/dirlink/pg_hba.conf"), &dfd, &name, &bad, &bad_uid), -ELOOP);
+	free(bad);
+	bad = NULL;
+	assert_int_equal(chmod(at("conf"), 0755), 0);
+	if (geteuid() != 0) {
+		/* not root: the link is someone else's than root's */
+		assert_int_equal(file_resolve(at("conf/hba"), &dfd, &name, &bad, &bad_uid), -ELOOP);
+		assert_int_equal(bad_uid, geteuid());
+		free(bad);
+		return;
+	}
+	/* root's alone everywhere (a sticky /tmp included): followed */
+	assert_int_equal(file_resolve(at("conf/hba"), &dfd, &name, &bad, &bad_uid), 0);
+	assert_string_equal(name, "pg_hba.conf");
+	assert_int_equal(fstat(dfd, &a), 0);
+	assert_int_equal(stat(at("real"), &b), 0);
+	assert_true(a.st_ino == b.st_ino);
+	close(dfd);
+	free(name);
+	assert_int_equal(file_resolve(at("conf/dirlink/pg_hba.conf"), &dfd, &name, &bad, &bad_uid), 0);
+	close(dfd);
+	free(name);
+	/* the link's target belongs to someone else: refused */
+	assert_int_equal(chown(at("real/pg_hba.conf"), 1, 1), 0);
+	assert_int_equal(file_resolve(at("conf/hba"), &dfd, &name, &bad, &bad_uid), -ELOOP);
+	assert_int_equal(bad_uid, 1);
+	free(bad);
+	assert_int_equal(chown(at("real/pg_hba.conf"), 0, 0), 0);
+}
+
+static void test_replace_at(void **state)
+{
+	char *buf = NULL;
+	size_t len;
+	struct stat st;
+	int dfd;
+
+	(void)state;
+	assert_int_equal(mkdir(at("w"), 0755), 0);
+	put(at("w/f"), "old\n");
+	dfd = open(at("w"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	put(at("w/f" FILE_REPLACE_SUFFIX), "crashed run\n");   /* left behind */
+	assert_int_equal(file_replace_at(dfd, "f", "new\n", 4, 0640, geteuid(), getegid()), 0);
+	assert_int_equal(file_read_all(at("w/f"), 0, &buf, &len, &st), 0);
+	assert_string_equal(buf, "new\n");
+	assert_int_equal(st.st_mode & 07777, 0640);
+	free(buf);
+	assert_int_equal(access(at("w/f" FILE_REPLACE_SUFFIX), F_OK), -1);
+	assert_int_equal(file_replace_at(dfd, "a/b", "x", 1, 0600, geteuid(), getegid()), -EINVAL);
+	if (geteuid() == 0) {
+		/* as an owner who cannot write the directory: refused, and
+		 * nothing left behind */
+		assert_int_equal(file_replace_at(dfd, "f", "x", 1, 0644, 65534, 65534), -EACCES);
+		assert_int_equal(file_read_all(at("w/f"), 0, &buf, &len, NULL), 0);
+		assert_string_equal(buf, "new\n");
+		free(buf);
+		assert_int_equal(access(at("w/f" FILE_REPLACE_SUFFIX), F_OK), -1);
+		/* and root's ids are back */
+		assert_int_equal(file_replace_at(dfd, "g", "y", 1, 0600, 0, 0), 0);
+		assert_int_equal(stat(at("w/g"), &st), 0);
+		assert_int_equal(st.st_uid, 0);
+		/* a directory the owner can write: the file is theirs */
+		assert_int_equal(chown(at("w"), 65534, 65534), 0);
+		assert_int_equal(file_replace_at(dfd, "h", "z", 1, 0644, 65534, 65534), 0);
+		assert_int_equal(stat(at("w/h"), &st), 0);
+		assert_int_equal(st.st_uid, 65534);
+		assert_int_equal(st.st_gid, 65534);
+	}
+	close(dfd);
+}
+
+static void test_state_names(void **state)
+{
+	char *a = lockdir_name("/srv/pg-main"), *b = lockdir_name("/srv/pg_main"), *l;
+	char longp[600];
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_string_not_equal(a, b);
+	assert_int_equal(strncmp(a, "srv-pg_main.", 12), 0);
+	assert_int_equal(strlen(a), 12 + 16);
+	free(a);
+	free(b);
+	memset(longp, 'x', sizeof(longp) - 1);
+	longp[0] = '/';
+	longp[sizeof(longp) - 1] = '\0';
+	l = lockdir_name(longp);
+	assert_non_null(l);
+	assert_true(strlen(l) < 255);
+	free(l);
+}
+
+static void test_state_adopt(void **state)
+{
+	struct lockdir d = { NULL, -1 };
+	struct lockstate s, got;
+	char *name;
+	struct stat st;
+
+	(void)state;
+	/* a lockdown in force under the old name of /srv/pg-main */
+	assert_int_equal(mkdir(at("sd"), 0700), 0);
+	assert_int_equal(mkdir(at("sd/srv-pg_main"), 0700), 0);
+	memset(&s, 0, sizeof(s));
+	snprintf(s.phase, sizeof(s.phase), "locked");
+	s.data_dir = strdup("/srv/pg_main");
+	s.hba_file = strdup("/srv/pg_main/pg_hba.conf");
+	s.hba_dir_known = true;
+	s.hba_dir_dev = 42;
+	s.hba_dir_ino = 4242;
+	d.path = strdup(at("sd/srv-pg_main"));
+	assert_int_equal(lockstate_save(&d, &s), 0);
+	lockdir_close(&d);
+	/* /srv/pg-main shares the old name: that state is never its own */
+	assert_int_equal(lockdir_open(at("sd"), "/srv/pg-main", true, true, &d, NULL), 0);
+	assert_int_equal(lockstate_load(&d, &got), -ENOENT);
+	lockdir_close(&d);
+	assert_int_equal(stat(at("sd/srv-pg_main/state.json"), &st), 0);
+	/* /srv/pg_main: moved to the new name, fields kept */
+	assert_int_equal(lockdir_open(at("sd"), "/srv/pg_main", false, true, &d, NULL), 0);
+	name = lockdir_name("/srv/pg_main");
+	assert_non_null(strstr(d.path, name));
+	free(name);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(lockstate_load(&d, &got), 0);
+	assert_string_equal(got.data_dir, "/srv/pg_main");
+	assert_true(got.hba_dir_known);
+	assert_int_equal(got.hba_dir_dev, 42);
+	assert_int_equal(got.hba_dir_ino, 4242);
+	assert_int_equal(stat(at("sd/srv-pg_main"), &st), -1);
+	lockstate_clear(&got);
+	lockstate_clear(&s);
+	lockdir_close(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_read_refuses),
+		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_replace_at),
+		cmocka_unit_test(test_state_names),
+		cmocka_unit_test(test_state_adopt),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
