@@ -57,7 +57,6 @@
 
 #define RULE_FILE_MAX (1 << 20)
 #define FULL_EVERY_MS 60000      /* a full pass at least this often */
-#define TITLE_MAX 1024
 
 /* A child of a postmaster seen by the cheap passes.  Its CPU time is read
  * through an fd kept open on /proc/PID/schedstat, which also pins the
@@ -470,7 +469,7 @@ static int quick_parse(struct agent *a, struct pg_cluster *c, struct qent *e)
 {
 	struct title tt;
 	char *buf = NULL;
-	size_t len = 0, i;
+	size_t len = 0;
 
 	free(e->user);
 	free(e->database);
@@ -478,11 +477,7 @@ static int quick_parse(struct agent *a, struct pg_cluster *c, struct qent *e)
 	e->parsed = e->client = false;
 	if (procfs_read(a->pfd, e->pid, "cmdline", TITLE_MAX, &buf, &len) < 0)
 		return 0;
-	while (len > 0 && (buf[len - 1] == '\0' || buf[len - 1] == ' '))
-		buf[--len] = '\0';
-	for (i = 0; i < len; i++)
-		if (!buf[i])
-			buf[i] = ' ';
+	title_clean(buf, len);
 	if (title_parse(buf, c->cluster_name, NULL, &tt) < 0) {
 		free(buf);
 		return 0;

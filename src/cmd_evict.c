@@ -363,12 +363,10 @@ static bool query_stopped(struct run *run, struct target *t, PGconn **conn)
 	struct title tt;
 	const char *st = NULL;
 	bool stopped = false;
-	size_t i;
+	size_t len = 0;
 
-	if (procfs_read(run->pfd, s->pid, "cmdline", 4096, &buf, NULL) == 0) {
-		for (i = 0; buf[i] || buf[i + 1]; i++)
-			if (!buf[i])
-				buf[i] = ' ';
+	if (procfs_read(run->pfd, s->pid, "cmdline", TITLE_MAX, &buf, &len) == 0) {
+		title_clean(buf, len);
 		if (title_parse(buf, s->cluster->cluster_name, NULL, &tt) == 0) {
 			st = title_state(tt.activity);
 			title_clear(&tt);

@@ -14,6 +14,7 @@
 #include <libproc2/pids.h>
 
 #include "pgevict/procfs.h"
+#include "pgevict/title.h"
 
 void proc_table_clear(struct proc_table *t)
 {
@@ -95,7 +96,7 @@ out:
 
 int procfs_fill_cmdlines(struct proc_table *t, int proc_dirfd, const pid_t *pids, size_t n)
 {
-	char buf[4096];
+	char buf[TITLE_MAX + 1];
 	size_t k;
 
 	for (k = 0; k < n; k++) {
@@ -110,17 +111,12 @@ int procfs_fill_cmdlines(struct proc_table *t, int proc_dirfd, const pid_t *pids
 		fd = openat(proc_dirfd, path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue;          /* exited meanwhile */
-		len = read(fd, buf, sizeof(buf) - 1);
+		len = read(fd, buf, TITLE_MAX);
 		close(fd);
 		if (len <= 0)
 			continue;          /* a zombie has no command line */
 		/* argv is NUL-separated; a retitled process pads with NULs. */
-		while (len > 0 && buf[len - 1] == '\0')
-			len--;
-		for (ssize_t i = 0; i < len; i++)
-			if (buf[i] == '\0')
-				buf[i] = ' ';
-		buf[len] = '\0';
+		title_clean(buf, (size_t)len);
 		line = strdup(buf);
 		if (!line)
 			return -ENOMEM;

@@ -47,6 +47,21 @@ static const struct aux {
 	{ "io worker", "io worker" },
 };
 
+size_t title_clean(char *buf, size_t len)
+{
+	size_t i;
+
+	if (len > TITLE_MAX)
+		len = TITLE_MAX;
+	while (len > 0 && (buf[len - 1] == '\0' || buf[len - 1] == ' '))
+		len--;
+	for (i = 0; i < len; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	buf[len] = '\0';
+	return len;
+}
+
 void title_clear(struct title *t)
 {
 	if (!t)

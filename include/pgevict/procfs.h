@@ -35,7 +35,7 @@ struct proc_table {
 int procfs_scan(struct proc_table *ret);
 
 /* Read the command lines (titles) of the N processes PIDS, one read of at
- * most 4 KiB each, NULs turned into blanks and trailing padding cut.
+ * most TITLE_MAX bytes each, cleaned by title_clean (title.h).
  * Processes that vanished keep cmdline NULL.  0 or -ENOMEM.  (libproc2's
  * select would read stat, status and cmdline for each, 255 pids a call:
  * three times the cost for what the scan already has.) */

@@ -16,6 +16,12 @@
 #define PGEVICT_TITLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+/* The most of /proc/PID/cmdline a title is taken from: one page.  Every
+ * reader (discovery, the ladder, the agent) reads at most this much and
+ * cleans it with title_clean, so all three see the same title. */
+#define TITLE_MAX 4096
 
 enum title_transport {
 	TITLE_HINT_NONE = 0,    /* no socket known: anchor on the title's own shape */
@@ -56,6 +62,16 @@ struct title {
  */
 int title_parse(const char *raw, const char *cluster_name,
 		const struct title_hint *hint, struct title *ret);
+
+/*
+ * Turn BUF, the LEN bytes read from /proc/PID/cmdline, into a title, in
+ * place: only the first TITLE_MAX bytes count, trailing NULs and blanks (a
+ * retitled process pads with NULs) are cut, the NULs left (argv
+ * separators) become blanks, and the title is NUL-terminated.  BUF must
+ * hold LEN + 1 bytes (procfs_read gives that); nothing past BUF[LEN] is
+ * read or written, whatever the bytes are.  Returns the title's length.
+ */
+size_t title_clean(char *buf, size_t len);
 
 /* Free what title_parse allocated; NULL-safe, leaves *t zeroed. */
 void title_clear(struct title *t);

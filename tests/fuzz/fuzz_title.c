@@ -9,6 +9,8 @@
  * non-empty substrings of the title, a hinted parse is a client whose port
  * is the hint's, auxiliary processes carry no client fields, and a TCP or
  * Unix hint that agrees with the unhinted parse gives the same answer.
+ * The raw bytes, NULs included, also go through title_clean, as a
+ * /proc/PID/cmdline read would.
  * Built by `make fuzz` (libFuzzer) and replayed over the corpus by
  * tests/fuzz/replay.c in `make check`.
  */
@@ -154,6 +156,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(raw, data, size);
 	raw[size] = '\0';
+
+	/* The input as /proc/PID/cmdline gives it (NULs and all), cleaned:
+	 * a NUL-free title of at most TITLE_MAX bytes, no trailing blank,
+	 * nothing touched past the input's LEN + 1 bytes, and it parses. */
+	{
+		char *cl = malloc(size + 1);
+		size_t n;
+		if (!cl) {
+			free(raw);
+			return 0;
+		}
+		memcpy(cl, data, size);
+		n = title_clean(cl, size);
+		CHECK(n <= TITLE_MAX && n <= size && strlen(cl) == n);
+		CHECK(n == 0 || cl[n - 1] != ' ');
+		parse_and_check(cl, NULL, NULL, &t0);
+		title_clear(&t0);
+		free(cl);
+	}
 
 	parse_and_check(raw, NULL, NULL, &t0);
 	parse_and_check(raw, NULL, &none, &t1);

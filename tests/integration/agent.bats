@@ -116,7 +116,7 @@ wait_for() {
 	[ "$status" -eq 0 ]
 	[ "$(printf '%s\n' "$output" | grep -c '^{')" -eq 2 ]
 	[ "$(printf '%s\n' "$output" | grep '^{' | jq -r '.rule + " " + .outcome' | sort -u)" = "idle-xact gone" ]
-	for p in $(pids_of "$a1_dir/run/old"); do ! alive "$p"; done
+	for p in $(pids_of "$a1_dir/run/old"); do refute alive "$p"; done
 	for p in $(pids_of "$a1_dir/run/young") $(pids_of "$a1_dir/run/idle") $(pids_of "$a1_dir/run/other"); do
 		alive "$p"
 	done
@@ -147,7 +147,7 @@ wait_for() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$(printf '%s\n' "$output" | grep '^{' | jq -r .pid | sort)" = "$(pids_of "$a1_dir/run/k2new" | sort)" ]
-	for p in $(pids_of "$a1_dir/run/k2new"); do ! alive "$p"; done
+	for p in $(pids_of "$a1_dir/run/k2new"); do refute alive "$p"; done
 	for p in $(pids_of "$a1_dir/run/k2old") $(pids_of "$a1_dir/run/k3") $(pids_of "$a1_dir/run/k1"); do
 		alive "$p"
 	done
@@ -175,7 +175,7 @@ wait_for() {
 	[ $((acted_ms - since)) -ge 3000 ]   # never before the limit
 	[ "$ms" -le 9000 ]                   # limit 3s + interval 1s, with room for a loaded host
 	grep "\"pid\":$pid" "$RULES/out" | jq -e '.outcome == "gone" and .rule == "idle-xact"'
-	! alive "$pid"
+	refute alive "$pid"
 	kill -TERM "$AGENT"
 	rc=0
 	wait "$AGENT" || rc=$?
@@ -203,7 +203,7 @@ wait_for() {
 	echo "ended ${ms}ms after the session was up; acted $((acted_ms - since))ms after its state began"
 	[ $((acted_ms - since)) -ge 4000 ]
 	[ "$ms" -le 10000 ]
-	! alive "$pid"
+	refute alive "$pid"
 	alive "$(pids_of "$a1_dir/run/ra_idle")"
 	kill -TERM "$AGENT"
 	rc=0
@@ -232,7 +232,7 @@ wait_for() {
 	out=$(printf '%s\n' "${lines[@]}" | grep '^{')
 	[ "$(printf '%s\n' "$out" | wc -l)" -eq $((6 - 2 - used)) ]
 	[ "$(printf '%s\n' "$out" | jq -r '.outcome + " " + .step' | sort -u)" = "gone signal" ]
-	for p in $(pids_of "$a2_dir/run/full"); do ! alive "$p"; done
+	for p in $(pids_of "$a2_dir/run/full"); do refute alive "$p"; done
 	for p in $(pids_of "$a2_dir/run/fullsu"); do alive "$p"; done
 }
 
@@ -339,7 +339,7 @@ wait_for() {
 	[ "$status" -eq 0 ]
 	grep -q "pgevict\[[0-9]*\]: rule=audit-me terminate pid=$pid start=[0-9]* cluster=$a1_data user=aud_a database=postgres client=127.0.0.1:[0-9]* step=sql sent" "$RULES/syslog"
 	grep -q "rule=audit-me terminate pid=$pid .* outcome=gone" "$RULES/syslog"
-	! alive "$pid"
+	refute alive "$pid"
 }
 
 @test "SIGINT stops a running agent with exit 0, also with no rules at all" {
@@ -421,11 +421,11 @@ wait_for() {
 		"$PGEVICT" --cluster "$a1_port" agent --rules "$RULES" --once --json
 	echo "$output"
 	[ "$status" -eq 0 ]
-	! grep -q "no SQL for" <<<"$output"
+	refute grep -q "no SQL for" <<<"$output"
 	[ "$(printf '%s\n' "$output" | grep '^{' | jq -r .outcome | sort -u)" = gone ]
 	# the first step that worked was SQL (peer authentication as the owner)
 	[ "$(printf '%s\n' "$output" | grep '^{' | jq -r .step | sort -u)" = sql ]
-	for p in $(pids_of "$a1_dir/run/caps"); do ! alive "$p"; done
+	for p in $(pids_of "$a1_dir/run/caps"); do refute alive "$p"; done
 	# and without CAP_KILL the signal step is refused, which the agent says
 	printf '[caps]\nmatch = --user k_c --state idle\naction = terminate\nvia = signal\n' >"$RULES/caps.conf"
 	hold a1 "host=127.0.0.1 user=k_c dbname=postgres" 1 idle "$a1_dir/run/caps2"

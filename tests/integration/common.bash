@@ -26,3 +26,15 @@ ls_json() {
 jfield() {
 	printf '%s\n' "$output" | jq -r --argjson p "$1" "select(.pid == \$p) | .$2"
 }
+
+# refute CMD [ARGS]: fail, saying so, when CMD succeeds.  In a bats test a
+# bare `! cmd` fails nothing unless it is the test's last command (errexit
+# ignores a negated command), so claims that something did NOT happen use
+# this, `run ! cmd`, or `if cmd; then false; fi`; tests/run.sh rejects a
+# bare `! cmd` anywhere else.
+refute() {
+	if "$@"; then
+		echo "refute: this succeeded but must not: $*" >&2
+		return 1
+	fi
+}

@@ -199,7 +199,7 @@ setup() {
 	[ "$(jq -r .state <<<"$line")" = starting ]
 	[ "$(jq -r .backend_type <<<"$line")" = "client backend" ]
 	# the title's fake "1.2.3.4(5)" never becomes an address or a port
-	! printf '%s\n' "$output" | jq -e 'select(.client_port == 5 or .client_addr == "1.2.3.4")'
+	refute jq -e 'select(.client_port == 5 or .client_addr == "1.2.3.4")' <<<"$output"
 	kill "$spid"
 }
 
@@ -208,7 +208,7 @@ setup() {
 	pgt_hold c1 "host=127.0.0.1 user='evil$(printf '\033')[2Jx' dbname=postgres" 1 idle "$c1_dir/run/evil"
 	run "$PGEVICT" --cluster "$c1_port" ls
 	[ "$status" -eq 0 ]
-	! printf '%s' "$output" | grep -q "$(printf '\033')"
+	refute grep -q "$(printf '\033')" <<<"$output"
 	[[ "$output" == *'evil\x1b[2Jx'* ]]
 	ls_json --cluster "$c1_port" --no-sql
 	read -r pid _ <"$c1_dir/run/evil"

@@ -29,7 +29,7 @@ setup() {
 no_reset() {
 	[ "$(head -n 1 "$e1_data/postmaster.pid")" = "$PM" ]
 	kill -0 "$PM"
-	! grep -q "terminating any other active server processes" "$e1_log"
+	refute grep -q "terminating any other active server processes" "$e1_log"
 }
 
 pids_of() { cut -d' ' -f1 "$1"; }
@@ -50,7 +50,7 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	[ "$status" -eq 0 ]
 	[ "$(printf '%s\n' "$output" | jq -r .outcome | sort -u)" = gone ]
 	[ "$(printf '%s\n' "$output" | wc -l)" -eq 4 ]
-	for p in $(pids_of "$e1_dir/run/t1") $(pids_of "$e1_dir/run/t1v6") $(pids_of "$e1_dir/run/t1u"); do ! alive "$p"; done
+	for p in $(pids_of "$e1_dir/run/t1") $(pids_of "$e1_dir/run/t1v6") $(pids_of "$e1_dir/run/t1u"); do refute alive "$p"; done
 	for p in $(pids_of "$e1_dir/run/t2"); do alive "$p"; done
 	# every other child of the postmaster is still the same process
 	for p in $aux; do
@@ -110,10 +110,10 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	[ "$(jq -r .step <<<"$output")" = destroy ]
 	[[ "$(jq -r .note <<<"$output")" == *"state T"* ]]
 	# the client's connection is gone from the kernel
-	! ss -Htn "( sport = :$sport )" | grep -q ESTAB
+	refute grep -q ESTAB <<<"$(ss -Htn "( sport = :$sport )")"
 	# and once it runs again the backend ends (SIGTERM is pending)
 	for _ in $(seq 50); do alive "$spid" || break; sleep 0.1; done
-	! alive "$spid"
+	refute alive "$spid"
 	no_reset
 	pgt_release "$h"
 }
@@ -128,7 +128,7 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	[ "$(printf '%s\n' "$output" | jq -r .step | sort -u)" = destroy ]
 	[ "$(printf '%s\n' "$output" | jq -r .outcome | sort -u)" = gone ]
 	# the backends woke on the aborted socket and exited
-	for p in $(pids_of "$e1_dir/run/sv6") $(pids_of "$e1_dir/run/sv4"); do ! alive "$p"; done
+	for p in $(pids_of "$e1_dir/run/sv6") $(pids_of "$e1_dir/run/sv4"); do refute alive "$p"; done
 	no_reset
 	pgt_release "$h6"; pgt_release "$h4"
 }
@@ -146,7 +146,7 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .outcome <<<"$output")" = gone ]
 	[ "$(jq -r .step <<<"$output")" = signal ]
-	! alive "$upid"
+	refute alive "$upid"
 	no_reset
 	pgt_release "$h"
 }
@@ -166,7 +166,7 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	[ "$(printf '%s\n' "$out" | jq -r .outcome | sort -u)" = gone ]
 	[ "$(printf '%s\n' "$out" | jq -r .step | sort -u)" = signal ]
 	[[ "$(printf '%s\n' "$out" | jq -r .note | head -n 1)" == *"too many clients"* ]]
-	for p in $(pids_of "$e1_dir/run/full"); do ! alive "$p"; done
+	for p in $(pids_of "$e1_dir/run/full"); do refute alive "$p"; done
 	no_reset
 	pgt_release "$hu"; pgt_release "$hs"
 }
@@ -178,7 +178,7 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	run "$PGEVICT" --cluster "$e1_port" terminate --pid "$cpid" --cancel-first --json
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .outcome <<<"$output")" = gone ]
-	! alive "$cpid"
+	refute alive "$cpid"
 	grep -q "\[$cpid\] ERROR:  canceling statement due to user request" "$e1_log"
 	no_reset
 	pgt_release "$h"

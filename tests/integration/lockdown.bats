@@ -112,7 +112,7 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	run pe lockdown --kick --json
 	[ "$status" -eq 0 ]
 	[ "$(printf '%s\n' "$output" | jq -r 'select(.outcome) | .outcome' | sort -u)" = gone ]
-	for p in $(cut -d' ' -f1 "$k1_dir/run/k1"); do ! alive "$p"; done
+	for p in $(cut -d' ' -f1 "$k1_dir/run/k1"); do refute alive "$p"; done
 	for p in $(cut -d' ' -f1 "$k1_dir/run/k2"); do alive "$p"; done
 	run pe unlock
 	[ "$status" -eq 0 ]
@@ -151,7 +151,7 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	[ "$(file_sha)" = "$ORIG_SHA" ]           # no file change for these
 	[ "$(pgt_sql k1 "select rolcanlogin from pg_roles where rolname='bob'")" = f ]
 	[ "$(pgt_sql k1 "select datallowconn from pg_database where datname='shop'")" = f ]
-	! alive "$bp"
+	refute alive "$bp"
 	tcp bob; [ "$status" -ne 0 ] && [[ "$output" == *"not permitted to log in"* ]]
 	tcp app 127.0.0.1 shop; [ "$status" -ne 0 ] && [[ "$output" == *"not currently accepting connections"* ]]
 	run pe status --json
@@ -318,14 +318,14 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	head -n 1 "$k3_data/pg_hba.conf" | grep -q "written by pgevict lockdown"
 	run "$PGEVICT" --cluster "$k3_data" lockdown --kick --json --state-dir "$SD"
 	[ "$status" -eq 0 ]
-	for p in $(cut -d' ' -f1 "$k3_dir/run/full"); do ! kill -0 "$p" 2>/dev/null; done
+	for p in $(cut -d' ' -f1 "$k3_dir/run/full"); do refute alive "$p"; done
 	for p in $(cut -d' ' -f1 "$k3_dir/run/fullsu"); do kill -0 "$p"; done
 	run env PGCONNECT_TIMEOUT=5 psql -X -At -h 127.0.0.1 -p "$k3_port" -U app -d postgres -c 'select 1'
 	refused_by_hba
 	run "$PGEVICT" --cluster "$k3_data" unlock --state-dir "$SD"
 	[ "$status" -eq 0 ]
 	[ "$(sha256sum <"$k3_data/pg_hba.conf")" = "$sha" ]
-	! grep -q "terminating any other active server processes" "$k3_log"
+	refute grep -q "terminating any other active server processes" "$k3_log"
 	pgt_release "$ha"; pgt_release "$hs"
 	pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$k3_data" -m fast -w stop >/dev/null
 }

@@ -63,9 +63,17 @@ socket_in() {
 	ip netns exec "$1" ss -Htn "( sport = :$2 )"
 }
 
+# no_socket NS PORT: no TCP socket on local port PORT in namespace NS (ss
+# itself must work: a failing ss proves nothing).
+no_socket() {
+	local s
+	s=$(socket_in "$1" "$2") || return 1
+	[ -z "$s" ] || { echo "still a socket in $1: $s" >&2; return 1; }
+}
+
 # The cluster in the namespace was never reset by its postmaster.
 no_reset() {
-	! grep -q "terminating any other active server processes" "$1"
+	refute grep -q "terminating any other active server processes" "$1"
 }
 
 # cut_idle HOST: an idle session from the client namespace to HOST, cut
@@ -119,7 +127,7 @@ cut_idle() {
 	wait_file "$w.err"
 	grep -Eqi "reset|closed|lost" "$w.err"
 	wait_gone "$c"
-	! socket_in "$n_cns" "$p" | grep -q .
+	no_socket "$n_cns" "$p"
 	no_reset "$r1_log"
 }
 
@@ -138,7 +146,7 @@ cut_idle() {
 	wait_gone "$b"
 	# the client side is gone as well
 	wait_file "$w.err"
-	! socket_in "$n_cns" "$p" | grep -q .
+	no_socket "$n_cns" "$p"
 	wait_gone "$c"
 }
 
@@ -155,7 +163,7 @@ cut_idle() {
 	wait_file "$w.err"
 	grep -q "^recv: Connection reset by peer" "$w.err"
 	wait_gone "$c"
-	! socket_in "$n_cns" "$p" | grep -q .
+	no_socket "$n_cns" "$p"
 }
 
 @test "sever --conn on a router between client and server (off the database host) cuts both ends" {
@@ -270,7 +278,7 @@ cut_idle() {
 	[ "$(jq -r .outcome <<<"$output")" = severed ]
 	[ "$(jq -r .step <<<"$output")" = rst ]
 	wait_file "$w.err"
-	! socket_in "$n_cns" "$p" | grep -q .
+	no_socket "$n_cns" "$p"
 	wait_gone "$b"
 }
 

@@ -1,6 +1,6 @@
 /*
- * test_title.c -- unit tests for title.h: title_parse, title_cluster_name
- * and title_state.
+ * test_title.c -- unit tests for title.h: title_parse, title_cluster_name,
+ * title_state and title_clean.
  *
  * Covers every title form in the project's FACTS.md ("Process titles"):
  * client backends with and without a cluster_name prefix, [local], IPv6,
@@ -562,12 +562,145 @@ static void test_title_state_from_parse(void **state)
 	}
 }
 
+/*
+ * title_clean: what /proc/PID/cmdline gives, turned into a title.  Each
+ * buffer is exactly LEN + 1 bytes (what procfs_read allocates), so under
+ * `make SANITIZE=1` any read or write past it is an ASan error.
+ */
+static char *cmdline_buf(const char *bytes, size_t len)
+{
+	char *b = malloc(len + 1);
+
+	assert_non_null(b);
+	memcpy(b, bytes, len);
+	b[len] = 'X';           /* not a NUL: the cleanup must not rely on one */
+	return b;
+}
+
+static void check_clean(const char *bytes, size_t len, const char *want)
+{
+	char *b = cmdline_buf(bytes, len);
+	size_t n = title_clean(b, len);
+
+	assert_int_equal(n, strlen(want));
+	assert_int_equal(strlen(b), n);
+	assert_string_equal(b, want);
+	free(b);
+}
+
+static void test_clean_argv(void **state)
+{
+	(void)state;
+	/* a postmaster's argv: NUL-separated, NUL-terminated */
+	check_clean("/usr/lib/postgresql/15/bin/postgres\0-D\0/srv/pg\0", 48,
+		    "/usr/lib/postgresql/15/bin/postgres -D /srv/pg");
+	/* a retitled backend: the title, then NUL padding */
+	check_clean("postgres: app db 127.0.0.1(5) idle\0\0\0\0\0\0", 40,
+		    "postgres: app db 127.0.0.1(5) idle");
+	/* trailing blanks and NULs mixed, cut together */
+	check_clean("postgres: checkpointer  \0 \0\0  ", 31, "postgres: checkpointer");
+	/* embedded NULs, several in a row, become one blank each */
+	check_clean("a\0\0b\0c", 6, "a  b c");
+	/* a leading NUL is a blank, not the end */
+	check_clean("\0x", 2, " x");
+}
+
+static void test_clean_empty(void **state)
+{
+	char *b;
+
+	(void)state;
+	check_clean("", 0, "");
+	check_clean(" ", 1, "");
+	/* a page of NULs: nothing, and nothing read before the buffer */
+	b = calloc(1, TITLE_MAX + 1);
+	assert_non_null(b);
+	assert_int_equal(title_clean(b, TITLE_MAX), 0);
+	assert_string_equal(b, "");
+	free(b);
+}
+
+/* A page of bytes with no NUL at all: the case that over-read before. */
+static void test_clean_no_nul(void **state)
+{
+	char *page, *b;
+	size_t n;
+
+	(void)state;
+	page = malloc(TITLE_MAX);
+	assert_non_null(page);
+	memset(page, 'a', TITLE_MAX);
+	b = cmdline_buf(page, TITLE_MAX);
+	n = title_clean(b, TITLE_MAX);
+	assert_int_equal(n, TITLE_MAX);
+	assert_int_equal(strlen(b), TITLE_MAX);
+	assert_int_equal(b[0], 'a');
+	assert_int_equal(b[TITLE_MAX - 1], 'a');
+	free(b);
+	free(page);
+}
+
+/* Exactly TITLE_MAX bytes are kept; one more is cut, whatever it is. */
+static void test_clean_limit(void **state)
+{
+	char *page, *b;
+	size_t n;
+
+	(void)state;
+	page = malloc(TITLE_MAX + 2);
+	assert_non_null(page);
+	memset(page, 'b', TITLE_MAX + 2);
+	page[TITLE_MAX - 1] = 'z';
+	page[TITLE_MAX] = 'Y';   /* the byte past the limit */
+
+	b = cmdline_buf(page, TITLE_MAX);
+	assert_int_equal(title_clean(b, TITLE_MAX), TITLE_MAX);
+	assert_int_equal(b[TITLE_MAX - 1], 'z');
+	assert_int_equal(b[TITLE_MAX], '\0');
+	free(b);
+
+	b = cmdline_buf(page, TITLE_MAX + 1);
+	n = title_clean(b, TITLE_MAX + 1);
+	assert_int_equal(n, TITLE_MAX);
+	assert_int_equal(strlen(b), TITLE_MAX);
+	assert_null(strchr(b, 'Y'));
+	assert_int_equal(b[TITLE_MAX - 1], 'z');
+	free(b);
+
+	/* limit+1 where the last kept byte is a NUL: cut as padding */
+	page[TITLE_MAX - 1] = '\0';
+	page[TITLE_MAX - 2] = ' ';
+	b = cmdline_buf(page, TITLE_MAX + 1);
+	assert_int_equal(title_clean(b, TITLE_MAX + 1), TITLE_MAX - 2);
+	assert_int_equal(strlen(b), TITLE_MAX - 2);
+	free(b);
+	free(page);
+}
+
+/* What the cleanup gives parses as the title PostgreSQL wrote. */
+static void test_clean_then_parse(void **state)
+{
+	static const char raw[] = "postgres: 15/main: app shop 10.0.0.7(51234) idle in transaction\0\0\0";
+	char *b = cmdline_buf(raw, sizeof(raw) - 1);
+	struct title t;
+
+	(void)state;
+	title_clean(b, sizeof(raw) - 1);
+	assert_int_equal(title_parse(b, "15/main", NULL, &t), 0);
+	assert_string_equal(t.user, "app");
+	assert_string_equal(t.database, "shop");
+	assert_int_equal(t.port, 51234);
+	assert_string_equal(title_state(t.activity), "idle in transaction");
+	title_clear(&t);
+	free(b);
+}
+
 #define NCASES ARRAY_SIZE(cases)
 #define NCN ARRAY_SIZE(cn_cases)
 
 int main(void)
 {
-	static struct CMUnitTest tests[NCASES + NCN + 4];
+	static struct CMUnitTest tests[NCASES + NCN + 9];
 	size_t i, n = 0;
 
 	for (i = 0; i < NCASES; i++)
@@ -580,5 +713,10 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_title_null_raw);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_title_state);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_title_state_from_parse);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_clean_argv);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_clean_empty);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_clean_no_nul);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_clean_limit);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_clean_then_parse);
 	return cmocka_run_group_tests_name("title", tests, NULL, NULL);
 }
