@@ -1032,7 +1032,8 @@ out:
 		/* this pass's plans are the next one's "already said" */
 		struct dry_key *t = a->dry_prev;
 		size_t cap = a->capdry;
-		qsort(a->dry_cur, a->ndry_cur, sizeof(*a->dry_cur), dry_cmp);
+		if (a->ndry_cur)     /* dry_cur may still be NULL */
+			qsort(a->dry_cur, a->ndry_cur, sizeof(*a->dry_cur), dry_cmp);
 		a->dry_prev = a->dry_cur;
 		a->ndry_prev = a->ndry_cur;
 		a->dry_cur = t;
