@@ -118,10 +118,12 @@ clean() {
 	sd=$(mktemp -d "${BATS_TEST_TMPDIR:-/tmp}/state.XXXXXX")
 	out status --cluster "$h1_port" status --state-dir "$sd"
 	out lock --cluster "$h1_port" lockdown --dry-run --state-dir "$sd"
+	bad=0
 	for n in status lock; do
 		[ "$(cat "$T/$n.rc")" -lt 128 ]
-		clean "$T/$n.out" "$T/$n.err"
+		clean "$T/$n.out" "$T/$n.err" || bad=1
 	done
+	[ "$bad" -eq 0 ]
 	# a dry run wrote nothing
 	[ -z "$(ls -A "$sd")" ]
 }
