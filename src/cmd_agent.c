@@ -144,18 +144,21 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* One message for the operator: stderr, and syslog when running. */
+/* One message for the operator: stderr, and syslog when running.  The
+ * whole line is escaped here, once: callers pass outside text as it is. */
 static void say(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(int prio, const char *fmt, ...)
 {
-	char buf[512];
+	char buf[512], *e;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "pgevict: %s\n", buf);
-	syslog(prio, "%s", buf);
+	e = escape_term(buf);
+	fprintf(stderr, "pgevict: %s\n", e ? e : "out of memory");
+	syslog(prio, "%s", e ? e : "out of memory");
+	free(e);
 }
 
 static int conf_filter(const struct dirent *e)
@@ -166,68 +169,211 @@ static int conf_filter(const struct dirent *e)
 }
 
 /*
+ * Rule files are trusted like sudoers: the directory and every file must
+ * be owned by root, writable by no one else, and no symlink.  Why the
+ * file or directory of stat ST is not (with the fix), or NULL if it is.
+ */
+static const char *untrusted(const struct stat *st, bool dir, const char **ret_fix)
+{
+	if (dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode)) {
+		*ret_fix = "make it a regular file";
+		return dir ? "not a directory" : "not a regular file";
+	}
+	if (st->st_uid != 0) {
+		*ret_fix = "chown root it";
+		return "not owned by root";
+	}
+	*ret_fix = "chmod go-w it";
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) == (S_IWGRP | S_IWOTH))
+		return "writable by group and others";
+	if (st->st_mode & S_IWGRP)
+		return "writable by group";
+	if (st->st_mode & S_IWOTH)
+		return "writable by others";
+	return NULL;
+}
+
+/* WHAT is "rule file", "rules directory" or "rules". */
+static void refuse(int prio, const char *what, const char *path, const char *why, const char *fix)
+{
+	say(prio, "refusing %s '%s': %s (%s; %s must be owned by root and writable only by root)", what, path,
+	    why, fix, strcmp(what, "rule file") == 0 ? "rule files" : "the rules directory and its files");
+}
+
+/*
+ * Open NAME (relative to DIRFD) without following a symlink and without
+ * blocking on a FIFO; its stat in *RET_ST.  An fd, or -errno (-ELOOP: a
+ * symlink).
+ */
+static int open_nofollow(int dirfd, const char *name, struct stat *ret_st)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, ret_st) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* The whole of the regular file open on FD (ST_SIZE bytes, at most MAX),
+ * NUL-terminated, malloc'd.  0 or -errno (-EFBIG: too large). */
+static int read_fd_all(int fd, off_t st_size, size_t max, char **ret, size_t *ret_len)
+{
+	char *buf;
+	size_t len = 0, want;
+
+	if (st_size < 0 || (size_t)st_size > max)
+		return -EFBIG;
+	want = (size_t)st_size;
+	if (!(buf = malloc(want + 1)))
+		return -ENOMEM;
+	while (len < want) {
+		ssize_t n = read(fd, buf + len, want - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			free(buf);
+			return -e;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+/* Check, read and parse the rule file open on FD (stat ST; FILE: its
+ * path, for messages) into *SET.  0, or 1 when it is bad (said). */
+static int load_fd(int fd, const struct stat *st, const char *file, int prio, struct rule_set *set)
+{
+	struct rule_error err;
+	const char *why, *fix;
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	if ((why = untrusted(st, false, &fix))) {
+		refuse(prio, "rule file", file, why, fix);
+		return 1;
+	}
+	r = read_fd_all(fd, st->st_size, RULE_FILE_MAX, &text, &len);
+	if (r < 0) {
+		say(prio, "cannot read rule file '%s': %s", file, strerror(-r));
+		return 1;
+	}
+	r = rules_parse(file, text, len, set, &err);
+	free(text);
+	if (r < 0) {
+		if (err.line > 0)
+			say(prio, "%s:%d: %s", file, err.line, err.msg);
+		else
+			say(prio, "%s: %s", file, err.msg);
+		return 1;
+	}
+	return 0;
+}
+
+/* The same for NAME in the directory DIRFD, opened without following a
+ * link. */
+static int load_file(int dirfd, const char *name, const char *file, int prio, struct rule_set *set)
+{
+	struct stat st;
+	int fd, r;
+
+	fd = open_nofollow(dirfd, name, &st);
+	if (fd == -ELOOP) {
+		refuse(prio, "rule file", file, "a symlink", "replace the link with the file itself");
+		return 1;
+	}
+	if (fd < 0) {
+		say(prio, "cannot read rule file '%s': %s", file, strerror(-fd));
+		return 1;
+	}
+	r = load_fd(fd, &st, file, prio, set);
+	close(fd);
+	return r;
+}
+
+/*
  * Load PATH (a directory: its *.conf files in name order; or one file)
- * into *RET.  Every bad file is reported (`pgevict: FILE:LINE: what`);
- * returns 0, or the number of bad files, or -errno when PATH cannot be
- * read at all (reported too).
+ * into *RET.  PATH and every file are opened without following symlinks
+ * and must be owned by root and writable only by root (see untrusted);
+ * what is read is the file checked, through one fd.  Every bad file is
+ * reported (`pgevict: FILE:LINE: what`); returns 0, or the number of bad
+ * files, or -errno when PATH cannot be read or is refused (reported too).
  */
 static int load_rules(const char *path, int prio, struct rule_set *ret, size_t *ret_nfiles)
 {
 	struct dirent **names = NULL;
 	struct stat st;
-	int n = 1, i, bad = 0;
-	bool dir;
+	const char *why, *fix;
+	char *top = NULL;
+	size_t n0;
+	int fd = -1, n = 0, i, r = 0;
 
 	memset(ret, 0, sizeof(*ret));
 	*ret_nfiles = 0;
-	if (stat(path, &st) < 0) {
-		int e = errno;
-		say(prio, "cannot read rules '%s': %s", path, strerror(e));
-		return -e;
+	/* "dir/" would follow a symlink named dir: drop trailing slashes */
+	if (!(top = strdup(path))) {
+		say(prio, "out of memory");
+		return -ENOMEM;
 	}
-	dir = S_ISDIR(st.st_mode);
-	if (dir) {
-		n = scandir(path, &names, conf_filter, alphasort);
-		if (n < 0) {
-			int e = errno;
-			say(prio, "cannot read rules '%s': %s", path, strerror(e));
-			return -e;
-		}
+	for (n0 = strlen(top); n0 > 1 && top[n0 - 1] == '/'; n0--)
+		top[n0 - 1] = '\0';
+	fd = open_nofollow(AT_FDCWD, top, &st);
+	if (fd == -ELOOP) {
+		refuse(prio, "rules", path, "a symlink", "name the directory or file itself");
+		r = -ELOOP;
+		goto out;
+	}
+	if (fd < 0) {
+		say(prio, "cannot read rules '%s': %s", path, strerror(-fd));
+		r = fd;
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		r = load_fd(fd, &st, path, prio, ret);
+		if (r == 0)
+			*ret_nfiles = 1;
+		goto out;
+	}
+	if ((why = untrusted(&st, true, &fix))) {
+		refuse(prio, "rules directory", path, why, fix);
+		r = -EPERM;
+		goto out;
+	}
+	n = scandirat(fd, ".", &names, conf_filter, alphasort);
+	if (n < 0) {
+		r = -errno;
+		say(prio, "cannot read rules '%s': %s", path, strerror(-r));
+		n = 0;
+		goto out;
 	}
 	for (i = 0; i < n; i++) {
 		char file[4096];
-		char *text = NULL;
-		size_t len = 0;
-		struct rule_error err;
-		int r;
 
-		if (dir)
-			snprintf(file, sizeof(file), "%s/%s", path, names[i]->d_name);
+		snprintf(file, sizeof(file), "%s/%s", top, names[i]->d_name);
+		if (load_file(fd, names[i]->d_name, file, prio, ret) != 0)
+			r++;
 		else
-			snprintf(file, sizeof(file), "%s", path);
-		r = file_read_all(file, RULE_FILE_MAX, &text, &len, NULL);
-		if (r < 0) {
-			say(prio, "%s: cannot read: %s", file, strerror(-r));
-			bad++;
-			continue;
-		}
-		r = rules_parse(file, text, len, ret, &err);
-		free(text);
-		(*ret_nfiles)++;
-		if (r < 0) {
-			char *msg = escape_term(err.msg);
-			if (err.line > 0)
-				say(prio, "%s:%d: %s", file, err.line, msg ? msg : err.msg);
-			else
-				say(prio, "%s: %s", file, msg ? msg : err.msg);
-			free(msg);
-			bad++;
-		}
+			(*ret_nfiles)++;
 	}
-	for (i = 0; dir && i < n; i++)
+out:
+	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
-	return bad;
+	if (fd >= 0)
+		close(fd);
+	free(top);
+	return r;
 }
 
 static void watchdog(struct agent *a)
@@ -357,9 +503,7 @@ static void note_sql(struct agent *a, const struct discovery *d)
 	if (strcmp(buf, a->sql_note ? a->sql_note : "") == 0)
 		return;
 	if (buf[0]) {
-		char *e = escape_term(buf);
-		say(LOG_WARNING, "no SQL for %s; timing states from the process titles", e ? e : buf);
-		free(e);
+		say(LOG_WARNING, "no SQL for %s; timing states from the process titles", buf);
 	} else if (a->sql_note) {
 		say(LOG_NOTICE, "SQL works again on every cluster");
 	}
@@ -897,7 +1041,8 @@ out:
 		/* this pass's plans are the next one's "already said" */
 		struct dry_key *t = a->dry_prev;
 		size_t cap = a->capdry;
-		qsort(a->dry_cur, a->ndry_cur, sizeof(*a->dry_cur), dry_cmp);
+		if (a->ndry_cur)     /* dry_cur may still be NULL */
+			qsort(a->dry_cur, a->ndry_cur, sizeof(*a->dry_cur), dry_cmp);
 		a->dry_prev = a->dry_cur;
 		a->ndry_prev = a->ndry_cur;
 		a->dry_cur = t;
@@ -927,14 +1072,15 @@ static int check_only(const struct options *o)
 	}
 	for (i = 0; i < set.n; i++) {
 		const struct rule *r = &set.v[i];
-		char *m = escape_term(r->match);
-		printf("%s:%d: [%s] %s %s", r->file, r->line, r->name, action_name(r->action), m ? m : "");
+		char *m = escape_term(r->match), *f = escape_term(r->file);
+		printf("%s:%d: [%s] %s %s", f ? f : "?", r->line, r->name, action_name(r->action), m ? m : "");
 		if (r->keep)
 			printf(" (keeps the %ld oldest%s)", r->keep,
 			       r->per == PER_USER ? " per user" : r->per == PER_DB ? " per database" :
 			       r->per == PER_CLIENT ? " per client address" : "");
 		putchar('\n');
 		free(m);
+		free(f);
 	}
 	printf("%zu rules in %zu files: ok\n", set.n, nfiles);
 	rules_clear(&set);

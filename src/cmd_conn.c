@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 
 #include "pgevict/cmd.h"
 #include "pgevict/cut.h"
+#include "pgevict/escape.h"
 #include "pgevict/wire.h"
 
 static long long now_ms(void)
@@ -39,8 +41,10 @@ int cmd_sever_conn(const struct options *o)
 	const char *outcome;
 
 	if (cut_parse_conn(o->conn, &family, a, &ap, b, &bp) < 0) {
+		char *e = escape_term(o->conn);
 		fprintf(stderr, "pgevict: bad value '%s' for --conn (ADDR:PORT,ADDR:PORT; IPv6 as [ADDR]:PORT)\n",
-			o->conn);
+			e ? e : "?");
+		free(e);
 		return EXIT_USAGE;
 	}
 	if (o->dry_run) {

@@ -90,14 +90,14 @@ static void audit(const struct run *run, const struct target *t, const char *wha
 {
 	const struct session *s = t->it->s;
 	char client[INET6_ADDRSTRLEN + 16];
-	char *user = escape_term(s->user), *db = escape_term(s->database);
+	char *user = escape_term(s->user), *db = escape_term(s->database), *dir = escape_term(s->cluster->data_dir);
 
 	out_client(s, client, sizeof(client));
 	syslog(LOG_NOTICE, "%s%s%s%s pid=%d start=%llu cluster=%s user=%s database=%s client=%s %s",
 	       run->o->rule ? "rule=" : "", run->o->rule ? run->o->rule : "", run->o->rule ? " " : "",
 	       action_name(run->action), (int)s->pid, s->start_ticks,
-	       s->cluster->data_dir ? s->cluster->data_dir : "?", user ? user : "?", db ? db : "?",
-	       client, what);
+	       dir ? dir : "?", user ? user : "?", db ? db : "?", client, what);
+	free(dir);
 	free(user);
 	free(db);
 }

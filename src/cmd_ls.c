@@ -10,6 +10,7 @@
 
 #include "pgevict/cmd.h"
 #include "pgevict/duration.h"
+#include "pgevict/escape.h"
 
 static json_object *time_or_null(int64_t us)
 {
@@ -67,10 +68,15 @@ static void warn_sql_gaps(const struct options *o, const struct discovery *d)
 
 	if (!select_needs_sql(&o->sel))
 		return;
-	for (i = 0; i < d->clusters.n; i++)
-		if (!d->clusters.v[i]->sql_ok)
-			fprintf(stderr, "pgevict: --idle-for, --running-for and --app need SQL: no session of cluster '%s' can match them\n",
-				cluster_label(d->clusters.v[i], label, sizeof(label)));
+	for (i = 0; i < d->clusters.n; i++) {
+		char *e;
+		if (d->clusters.v[i]->sql_ok)
+			continue;
+		e = escape_term(cluster_label(d->clusters.v[i], label, sizeof(label)));
+		fprintf(stderr, "pgevict: --idle-for, --running-for and --app need SQL: no session of cluster '%s' can match them\n",
+			e ? e : "?");
+		free(e);
+	}
 }
 
 int cmd_ls(const struct options *o)

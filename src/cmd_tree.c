@@ -33,7 +33,9 @@ int cmd_tree(const struct options *o)
 		}
 		printf(" (port %d, ", c->port);
 		put_escaped(c->data_dir);
-		printf(", %s)\n", c->status ? c->status : "status unknown");
+		fputs(", ", stdout);
+		put_escaped(c->status ? c->status : "status unknown");
+		fputs(")\n", stdout);
 		for (last = 0, j = 0; j < d.sessions.n; j++)
 			if (d.sessions.v[j].cluster == c)
 				last = j;

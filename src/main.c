@@ -15,6 +15,7 @@
 
 #include "pgevict/cmd.h"
 #include "pgevict/duration.h"
+#include "pgevict/escape.h"
 #include "pgevict/ladder.h"
 #include "pgevict/select.h"
 
@@ -162,6 +163,17 @@ static int push(const char ***v, size_t *n, const char *arg)
 	return 0;
 }
 
+/* S escaped for one error line (even the operator's own words are echoed
+ * back escaped: cheap and uniform); the text lives until the next call. */
+static const char *quoted(const char *s)
+{
+	static char *last;
+
+	free(last);
+	last = escape_term(s);
+	return last ? last : "?";
+}
+
 static const char *option_name(int c)
 {
 	size_t i;
@@ -212,18 +224,18 @@ int main(int argc, char **argv)
 		const char *arg = optarg;
 		if (c == 1) {           /* a non-option: the command */
 			if (cmdname) {
-				fprintf(stderr, "pgevict: unexpected argument '%s'\n", arg);
+				fprintf(stderr, "pgevict: unexpected argument '%s'\n", quoted(arg));
 				{ r = EXIT_USAGE; goto out; }
 			}
 			cmdname = arg;
 			continue;
 		}
 		if (c == '?') {
-			fprintf(stderr, "pgevict: unknown option '%s'\n", argv[optind - 1]);
+			fprintf(stderr, "pgevict: unknown option '%s'\n", quoted(argv[optind - 1]));
 			{ r = EXIT_USAGE; goto out; }
 		}
 		if (c == ':') {
-			fprintf(stderr, "pgevict: option '%s' needs a value\n", argv[optind - 1]);
+			fprintf(stderr, "pgevict: option '%s' needs a value\n", quoted(argv[optind - 1]));
 			{ r = EXIT_USAGE; goto out; }
 		}
 		if (option_kind(c) != K_GLOBAL && ngiven < sizeof(given) / sizeof(given[0]))
@@ -261,7 +273,7 @@ int main(int argc, char **argv)
 		case O_ALLOW_HOST: {
 			struct cidr net;
 			if (cidr_parse(arg, &net) < 0 || net.family == AF_UNIX) {
-				fprintf(stderr, "pgevict: bad value '%s' for --allow-host (an address or CIDR, e.g. 10.0.0.0/8)\n", arg);
+				fprintf(stderr, "pgevict: bad value '%s' for --allow-host (an address or CIDR, e.g. 10.0.0.0/8)\n", quoted(arg));
 				r = EXIT_USAGE;
 				goto out;
 			}
@@ -290,7 +302,7 @@ int main(int argc, char **argv)
 		case O_INTERVAL:
 			if (duration_parse(arg, &o.interval_ms) < 0 || o.interval_ms < 100 ||
 			    o.interval_ms > 86400000) {
-				fprintf(stderr, "pgevict: bad value '%s' for --interval (e.g. 1s, 30s; 100ms to 1d)\n", arg);
+				fprintf(stderr, "pgevict: bad value '%s' for --interval (e.g. 1s, 30s; 100ms to 1d)\n", quoted(arg));
 				r = EXIT_USAGE;
 				goto out;
 			}
@@ -298,7 +310,7 @@ int main(int argc, char **argv)
 		case O_METHOD:
 			if ((strcmp(arg, "rst") != 0 && strcmp(arg, "destroy") != 0) ||
 			    ladder_parse_via(arg, &o.via) < 0) {
-				fprintf(stderr, "pgevict: bad value '%s' for --method (rst or destroy)\n", arg);
+				fprintf(stderr, "pgevict: bad value '%s' for --method (rst or destroy)\n", quoted(arg));
 				r = EXIT_USAGE;
 				goto out;
 			}
@@ -307,7 +319,7 @@ int main(int argc, char **argv)
 		case O_CONN: o.conn = arg; break;
 		case O_IFACE:
 			if (!*arg || strlen(arg) >= 16 || strchr(arg, '/')) {
-				fprintf(stderr, "pgevict: bad value '%s' for --iface (an interface name)\n", arg);
+				fprintf(stderr, "pgevict: bad value '%s' for --iface (an interface name)\n", quoted(arg));
 				r = EXIT_USAGE;
 				goto out;
 			}
@@ -316,7 +328,7 @@ int main(int argc, char **argv)
 		case O_VIA:
 			via_given = true;
 			if (ladder_parse_via(arg, &o.via) < 0) {
-				fprintf(stderr, "pgevict: bad value '%s' for --via (steps: sql,signal,destroy,rst)\n", arg);
+				fprintf(stderr, "pgevict: bad value '%s' for --via (steps: sql,signal,destroy,rst)\n", quoted(arg));
 				r = EXIT_USAGE;
 				goto out;
 			}
@@ -324,7 +336,7 @@ int main(int argc, char **argv)
 		case O_STEP_TIMEOUT:
 			if (duration_parse(arg, &o.step_timeout_ms) < 0 || o.step_timeout_ms <= 0 ||
 			    o.step_timeout_ms > 3600000) {
-				fprintf(stderr, "pgevict: bad value '%s' for --step-timeout (e.g. 500ms, 5s; at most 1h)\n", arg);
+				fprintf(stderr, "pgevict: bad value '%s' for --step-timeout (e.g. 500ms, 5s; at most 1h)\n", quoted(arg));
 				r = EXIT_USAGE;
 				goto out;
 			}
@@ -336,7 +348,7 @@ int main(int argc, char **argv)
 				{ r = 1; goto out; }
 			}
 			if (r < 0) {
-				fprintf(stderr, "pgevict: bad value '%s' for --%s\n", arg, option_name(c));
+				fprintf(stderr, "pgevict: bad value '%s' for --%s\n", quoted(arg), option_name(c));
 				{ r = EXIT_USAGE; goto out; }
 			}
 		}
@@ -349,7 +361,7 @@ int main(int argc, char **argv)
 		if (strcmp(commands[i].name, cmdname) == 0)
 			cmd = &commands[i];
 	if (!cmd) {
-		fprintf(stderr, "pgevict: unknown command '%s' (see pgevict --help)\n", cmdname);
+		fprintf(stderr, "pgevict: unknown command '%s' (see pgevict --help)\n", quoted(cmdname));
 		{ r = EXIT_USAGE; goto out; }
 	}
 	for (i = 0; i < ngiven; i++) {

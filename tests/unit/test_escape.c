@@ -78,6 +78,9 @@ static const struct {
 	  "\xe6\x9d\xb1\\xff\xe4\xba\xac" },
 	{ "a lead byte eats no escape", "\xe6\x9d\x1b[2J", "\\xe6\\x9d\\x1b[2J" },
 	{ "a lead byte eats no newline", "\xc3\n", "\\xc3\\n" },
+	{ "hostile data directory path", "/tmp/pg\x1b]0;pwned\x07\x1b[31mx/data",
+	  "/tmp/pg\\x1b]0;pwned\\x07\\x1b[31mx/data" },
+	{ "raw 0x9b in a startup packet user", "stall\x1b[2J\x9bx", "stall\\x1b[2J\\x9bx" },
 };
 
 static void test_escape_case(void **state)
