@@ -116,6 +116,7 @@ struct agent {
 	long long wd_last_ms;
 	unsigned long long passes, actions;
 	char *sql_note;              /* the last SQL gaps reported */
+	bool ambiguous;              /* --cluster matched more than one, reported */
 	/* cheap passes: the last full discovery, and a title fd per child */
 	struct discovery last;
 	bool have_last;
@@ -999,8 +1000,14 @@ static int pass(struct agent *a)
 	int r;
 
 	r = discover(&dopts, &d);
-	if (r == -ENOENT) {
-		/* --cluster names one that is not running (now): nothing to do */
+	if (r == -ENOTUNIQ && !a->ambiguous)
+		say(LOG_WARNING, "--cluster '%s' matches %zu running clusters; acting on none until it names one",
+		    a->o->cluster, d.clusters.n);
+	if (r != -ENOTUNIQ && a->ambiguous && r != -ENOENT)
+		say(LOG_NOTICE, "--cluster '%s' names one running cluster again", a->o->cluster);
+	a->ambiguous = r == -ENOTUNIQ;
+	if (r == -ENOENT || r == -ENOTUNIQ) {
+		/* --cluster names none running (now), or more than one: act on none */
 		discovery_clear(&d);
 		track_clear(&a->track);
 		if (a->have_last)

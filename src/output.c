@@ -203,12 +203,14 @@ int cmd_discover(const struct options *o, struct discovery *ret)
 	}
 	for (i = 0; i < ret->clusters.n; i++) {
 		const struct pg_cluster *c = ret->clusters.v[i];
-		char label[32], *why;
+		char label[32], *name, *why;
 		if (!c->sql_error)
 			continue;
+		name = escape_term(cluster_label(c, label, sizeof(label)));
 		why = escape_term(c->sql_error);
 		fprintf(stderr, "pgevict: no SQL for cluster '%s': %s; going on from /proc and the kernel alone\n",
-			cluster_label(c, label, sizeof(label)), why ? why : "");
+			name ? name : "?", why ? why : "");
+		free(name);
 		free(why);
 	}
 	return 0;

@@ -203,6 +203,18 @@ setup() {
 	run "$PGEVICT" --cluster "$name" lockdown --state-dir "$state"
 	[ "$status" -eq 2 ]
 	[ -z "$(ls -A "$state")" ]
+	# the agent acts on neither, and says why
+	rules=$(mktemp -d /tmp/pgevict-test.XXXXXX)
+	PGT_DIRS+=("$rules")
+	printf '[everyone]\nmatch = --all\naction = terminate\n' >"$rules/all.conf"
+	pgt_hold d1 "host=127.0.0.1 user=postgres dbname=postgres" 1 idle "$rules/held" || return 1
+	held=$PGT_HOLD_PID
+	run --separate-stderr "$PGEVICT" --cluster "$name" agent --rules "$rules" --once
+	echo "$stderr"
+	[[ "$stderr" == *"--cluster '$name' matches 2 running clusters; acting on none until it names one"* ]]
+	# the held session lives
+	kill -0 "$(cut -d' ' -f1 "$rules/held")"
+	pgt_release "$held"
 	# each is still reachable by port
 	run --separate-stderr "$PGEVICT" --cluster "$d1_port" clusters --json
 	[ "$status" -eq 0 ]

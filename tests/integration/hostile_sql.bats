@@ -32,6 +32,7 @@ setup() {
 	D=$(mktemp -d "${BATS_TEST_TMPDIR:-/tmp}/hsql.XXXXXX")
 	FPORT=6543
 	FAKE=
+	FAKEDIR=
 	AGENT=
 	HOLDS=()
 	# root's password sources, all of them
@@ -48,6 +49,7 @@ teardown() {
 	[ -z "${FAKE:-}" ] || { kill -TERM "$FAKE" 2>/dev/null; wait "$FAKE" 2>/dev/null; } || true
 	for p in "${HOLDS[@]}"; do pgt_release "$p"; done
 	[ -z "${MOVED:-}" ] || mv -f "$MOVED" "$h1_sock/.s.PGSQL.$h1_port"
+	[ -z "${FAKEDIR:-}" ] || rm -rf "$FAKEDIR"
 }
 
 # start_fake MODE [SOCKET]: a fakepg in MODE on $D/.s.PGSQL.$FPORT (or
@@ -270,4 +272,57 @@ agent_stops() {
 	run "$PGEVICT" --cluster "$h1_port" ls
 	[ "$status" -eq 0 ]
 	[[ "$output" != *"no SQL"* ]]
+}
+
+@test "a fake postmaster run by nobody whose postmaster.pid points at a password-asking server: a plain ls, clusters and ls --all send it nothing" {
+	id nobody >/dev/null 2>&1 || skip "needs the nobody account"
+	command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"
+	local fd i pid
+	# a directory nobody can reach (the bats one is root's alone)
+	fd=$(mktemp -d /tmp/pgevict-hsql.XXXXXX)
+	FAKEDIR=$fd
+	chmod 755 "$fd"
+	mkdir -m 755 "$fd/data" "$fd/sock"
+	touch "$fd/record"
+	chown nobody:nogroup "$fd/data" "$fd/sock" "$fd/record"
+	chmod 700 "$fd/data"
+	# nobody's own password-asking server on the socket directory the
+	# fake's postmaster.pid names
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$PGT_HELPERS/fakepg" -r "$fd/record" password "$fd/sock/.s.PGSQL.$FPORT" \
+		</dev/null >/dev/null 2>"$D/fake.err" 3>&- 4>&- &
+	FAKE=$!
+	pgt_track h1 "$FAKE"
+	# the fake postmaster: its own pid, its directory, the fake port and
+	# socket directory, one child titled like a checkpointer
+	# shellcheck disable=SC2016
+	setpriv --reuid=nobody --regid=nogroup --clear-groups bash -c '
+		cd "$1" || exit 1
+		printf "%s\n%s\n%s\n%s\n%s\n%s\n  0 0\nready   \n" $$ "$PWD" "$(date +%s)" "$2" "$3" 127.0.0.1 >postmaster.pid
+		(exec -a "postgres: fake: checkpointer " sleep 120) &
+		echo $! >child
+		wait' fake "$fd/data" "$FPORT" "$fd/sock" </dev/null >/dev/null 2>&1 3>&- 4>&- &
+	pid=$!
+	pgt_track h1 "$pid"
+	for i in $(seq 1 100); do
+		[ -S "$fd/sock/.s.PGSQL.$FPORT" ] && [ -s "$fd/data/child" ] && break
+		sleep 0.05
+	done
+	[ -S "$fd/sock/.s.PGSQL.$FPORT" ] && [ -s "$fd/data/child" ]
+	pgt_track h1 "$(cat "$fd/data/child")"
+	# the fake is seen, and not taken
+	run secretly timeout 60 "$PGEVICT" clusters --all
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *UNVERIFIED*"$fd/data"*"is not a root-owned PostgreSQL server binary"* ]]
+	run secretly timeout 60 "$PGEVICT" ls
+	[ "$status" -eq 0 ]
+	run secretly timeout 60 "$PGEVICT" --cluster "$FPORT" ls
+	[ "$status" -eq 2 ]
+	# no password reached the fake server
+	[ ! -s "$fd/record" ]
+	# and it would have recorded one from a client that has it
+	secretly timeout 20 "$(pgt_bindir)/psql" -X -h "$fd/sock" -p "$FPORT" -U y -d x -c 'select 1' >/dev/null 2>&1 || true
+	[ "$(grep -c secret1 "$fd/record")" -eq 1 ]
+	kill -TERM "$pid" "$(cat "$fd/data/child")" 2>/dev/null || true
 }
