@@ -148,7 +148,7 @@ pgt_hold() {
 	local i
 	for i in $(seq 1 600); do
 		[ -s "$out.ready" ] && break
-		kill -0 "$pid" 2>/dev/null || { pgt_die "pgconns exited early"; return 1; }
+		kill -0 "$pid" 2>/dev/null || { pgt_die "pgconns exited early: $(tail -n 3 "${!dir}/run/clients.log")"; return 1; }
 		sleep 0.1
 	done
 	[ -s "$out.ready" ] || { pgt_die "sessions did not come up"; return 1; }
@@ -219,7 +219,7 @@ pgt_watch() {
 	pgt_track "$var" "$pid"
 	for i in $(seq 1 300); do
 		[ -s "$out.ready" ] && break
-		kill -0 "$pid" 2>/dev/null || { pgt_die "pgwatch exited early"; return 1; }
+		kill -0 "$pid" 2>/dev/null || { pgt_die "pgwatch exited early: $(tail -n 3 "${!dir}/run/clients.log")"; return 1; }
 		sleep 0.1
 	done
 	[ -s "$out.ready" ] || { pgt_die "pgwatch did not come up"; return 1; }
