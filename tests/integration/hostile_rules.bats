@@ -116,6 +116,7 @@ check() {
 	grep -q "agent: 1 rules" "$T/err"
 	printf '%s' "${GOOD/quiet/other}" >"$T/rules.d/b.conf"
 	chmod 666 "$T/rules.d/b.conf"
+	kill -0 "$AGENT" || { echo "the agent exited before the reload:"; cat "$T/err"; false; }
 	kill -HUP "$AGENT"
 	for _ in $(seq 100); do grep -q "keeping the 1 rules in force" "$T/err" && break; sleep 0.1; done
 	cat "$T/err"
