@@ -144,29 +144,24 @@ static int open_rel(int proc_dirfd, pid_t pid, const char *rel, int flags)
 	return openat(proc_dirfd, path, flags | O_CLOEXEC);
 }
 
-int procfs_read(int proc_dirfd, pid_t pid, const char *rel, size_t max, char **ret_buf,
-		size_t *ret_len)
+/* Read FD to its end, at most MAX bytes, into a malloc'd NUL-terminated
+ * *RET_BUF.  0 or -errno. */
+static int read_upto(int fd, size_t max, char **ret_buf, size_t *ret_len)
 {
-	int fd, r = 0;
-	char *buf = NULL;
+	char *buf = malloc(max + 1);
 	size_t len = 0;
 	ssize_t got;
 
-	fd = open_rel(proc_dirfd, pid, rel, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	buf = malloc(max + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
+	if (!buf)
+		return -ENOMEM;
 	while (len < max) {
 		got = read(fd, buf + len, max - len);
+		if (got < 0 && errno == EINTR)
+			continue;
 		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto out;
+			int e = errno;
+			free(buf);
+			return -e;
 		}
 		if (got == 0)
 			break;
@@ -176,9 +171,18 @@ int procfs_read(int proc_dirfd, pid_t pid, const char *rel, size_t max, char **r
 	*ret_buf = buf;
 	if (ret_len)
 		*ret_len = len;
-	buf = NULL;
-out:
-	free(buf);
+	return 0;
+}
+
+int procfs_read(int proc_dirfd, pid_t pid, const char *rel, size_t max, char **ret_buf,
+		size_t *ret_len)
+{
+	int fd, r;
+
+	fd = open_rel(proc_dirfd, pid, rel, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	r = read_upto(fd, max, ret_buf, ret_len);
 	close(fd);
 	return r;
 }
@@ -186,10 +190,7 @@ out:
 int procfs_read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len, struct stat *ret_st)
 {
 	struct stat st;
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t got;
-	int r = 0;
+	int r;
 
 	if (fstat(fd, &st) < 0)
 		return -errno;
@@ -197,32 +198,10 @@ int procfs_read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len, struct s
 		return -EINVAL;
 	if ((uint64_t)st.st_size > max)
 		return -EFBIG;
-	buf = malloc(max + 1);
-	if (!buf)
-		return -ENOMEM;
 	/* A regular file never blocks; O_NONBLOCK only kept the open from
 	 * waiting on a FIFO.  Read at most MAX even if it grew meanwhile. */
-	while (len < max) {
-		got = read(fd, buf + len, max - len);
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			goto out;
-		}
-		if (got == 0)
-			break;
-		len += (size_t)got;
-	}
-	buf[len] = '\0';
-	*ret_buf = buf;
-	if (ret_len)
-		*ret_len = len;
-	if (ret_st)
+	if ((r = read_upto(fd, max, ret_buf, ret_len)) == 0 && ret_st)
 		*ret_st = st;
-	buf = NULL;
-out:
-	free(buf);
 	return r;
 }
 
