@@ -661,6 +661,9 @@ static int quick_session(struct agent *a, struct pg_cluster *c, const struct qen
 	if (!(s = session_list_add(l)))
 		return -ENOMEM;
 	s->pid = e->pid;
+	s->ns_pid = e->pid;
+	if ((c->ns_own & NS_PID) && procfs_inner_pid(a->pfd, e->pid, &s->ns_pid) < 0)
+		s->ns_pid = 0;
 	s->start_ticks = e->start_ticks;
 	s->start_us = a->btime * 1000000 + (int64_t)(e->start_ticks * 1000000ULL / (unsigned long long)a->hz);
 	s->cluster = c;

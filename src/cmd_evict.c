@@ -192,7 +192,11 @@ static void step_sql(struct run *run, bool cancel)
 				set_reason(t, "sql: backend start unknown, not matched by pid alone");
 				continue;
 			}
-			pids[m] = t->it->s->pid;
+			if (t->it->s->ns_pid <= 0) {
+				set_reason(t, "sql: its pid in the cluster's pid namespace is unknown");
+				continue;
+			}
+			pids[m] = t->it->s->ns_pid;   /* what the server calls it */
 			starts[m] = t->it->s->start_us;
 			idx[m++] = j;
 		}
@@ -379,7 +383,7 @@ static bool query_stopped(struct run *run, struct target *t, PGconn **conn)
 		free(err);
 		return false;
 	}
-	if (pgsql_backend_state(*conn, s->pid, &state) == 0 && state)
+	if (s->ns_pid > 0 && pgsql_backend_state(*conn, s->ns_pid, &state) == 0 && state)
 		stopped = strcmp(state, "active") != 0;
 	free(state);
 	return stopped;

@@ -159,7 +159,11 @@ struct lk {
 	const struct options *o;
 	struct discovery d;
 	struct pg_cluster *c;
-	char *hba_path;              /* as named: --hba-file, discovery, the state */
+	char *key;                   /* the cluster's state key (cluster_state_key) */
+	int rootfd;                  /* the postmaster's root: its files, even
+	                                in a container (procfs_open_root) */
+	char *hba_path;              /* as named: --hba-file, discovery, the
+	                                state; a path inside rootfd */
 	int hba_dirfd;               /* its directory (file_resolve), -1 */
 	char *hba_name;              /* the file's name in it */
 	int hba_err;                 /* -errno of file_resolve, 0 */
@@ -192,6 +196,9 @@ static void note(struct lk *k, const char *fmt, ...)
 static void lk_clear(struct lk *k)
 {
 	discovery_clear(&k->d);
+	free(k->key);
+	if (k->rootfd >= 0)
+		close(k->rootfd);
 	free(k->hba_path);
 	if (k->hba_dirfd >= 0)
 		close(k->hba_dirfd);
@@ -211,6 +218,7 @@ static int collect(struct lk *k, const struct options *o)
 	k->o = o;
 	k->dir.lock_fd = -1;
 	k->hba_dirfd = -1;
+	k->rootfd = -1;
 	k->notes = json_object_new_array();
 	if ((r = cmd_discover(o, &k->d)) != 0)
 		return r;
@@ -224,6 +232,23 @@ static int collect(struct lk *k, const struct options *o)
 		return EXIT_USAGE;
 	}
 	k->c = k->d.clusters.v[0];
+	/* Its files are the ones its root reaches (a container's own, in
+	 * its mount namespace), never ours at the same path. */
+	{
+		int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		r = proc < 0 ? -errno : procfs_open_root(proc, k->c->pid, k->c->start_ticks, &k->rootfd);
+		if (proc >= 0)
+			close(proc);
+		if (r < 0) {
+			say("cannot reach the files of the postmaster (pid %d): %s", (int)k->c->pid,
+			    r == -ESRCH ? "it has exited" : strerror(-r));
+			return 1;
+		}
+	}
+	if (!(k->key = cluster_state_key(k->c))) {
+		say("out of memory");
+		return 1;
+	}
 	/* The file as named (never through realpath: a link is followed only
 	 * by resolve_hba, when nobody but root can change it). */
 	if (o->hba_file)
@@ -269,7 +294,7 @@ static int resolve_hba(struct lk *k, bool quiet_loop)
 	k->hba_dirfd = -1;
 	free(k->hba_name);
 	k->hba_name = NULL;
-	r = file_resolve(k->hba_path, &k->hba_dirfd, &k->hba_name, &bad, &bad_uid);
+	r = file_resolve_in(k->rootfd, k->hba_path, &k->hba_dirfd, &k->hba_name, &bad, &bad_uid);
 	if (r == 0 && fstat(k->hba_dirfd, &k->hba_dir_st) < 0)
 		r = -errno;
 	k->hba_err = r;
@@ -339,10 +364,10 @@ static int read_current(struct lk *k)
 static int open_dir(struct lk *k, bool create, bool exclusive, bool *busy)
 {
 	const char *root = k->o->state_dir ? k->o->state_dir : LOCKSTATE_DEFAULT_DIR;
-	int r = lockdir_open(root, k->c->data_dir, create, exclusive, &k->dir, busy);
+	int r = lockdir_open(root, k->key, create, exclusive, &k->dir, busy);
 
 	if (r == -EAGAIN) {
-		say("another pgevict lockdown or unlock is running for '%s'", k->c->data_dir);
+		say("another pgevict lockdown or unlock is running for '%s'", k->key);
 		return 1;
 	}
 	if (r == -ENOENT && !create)
@@ -356,9 +381,9 @@ static int open_dir(struct lk *k, bool create, bool exclusive, bool *busy)
 		k->have_state = true;
 		/* state per cluster, never shared: a record of another data
 		 * directory or another file is never used */
-		if (strcmp(k->st.data_dir, k->c->data_dir) != 0) {
+		if (strcmp(k->st.data_dir, k->key) != 0) {
 			say("'%s/state.json' is the state of the data directory '%s', not of '%s'; it is left as it is",
-			    k->dir.path, k->st.data_dir, k->c->data_dir);
+			    k->dir.path, k->st.data_dir, k->key);
 			return 1;
 		}
 		if (k->c->hba_conflict && !k->o->hba_file && *k->st.hba_file) {
@@ -685,7 +710,9 @@ static int kick(struct lk *k, const struct session *const *ses, size_t n, const 
 		goto oom;
 	if (db && select_add(&ko.sel, "db", db) < 0)
 		goto oom;
-	ko.cluster = k->c->data_dir;
+	/* the spec that picked this cluster (its data directory path may
+	 * also be a host cluster's, or another container's) */
+	ko.cluster = k->o->cluster ? k->o->cluster : k->c->data_dir;
 	r = cmd_terminate(&ko);
 	select_clear(&ko.sel);
 	return r;
@@ -946,7 +973,7 @@ static int do_lockdown(struct lk *k)
 	}
 	if (fresh) {
 		k->st.since_us = now_us();
-		k->st.data_dir = strdup(k->c->data_dir);
+		k->st.data_dir = strdup(k->key);
 		k->st.hba_file = strdup(k->hba_path);
 		if (!k->st.data_dir || !k->st.hba_file)
 			goto oom;

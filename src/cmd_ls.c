@@ -33,6 +33,7 @@ static json_object *session_json(const struct session *s)
 	char st[2] = { s->proc_state, 0 };
 
 	json_object_object_add(o, "pid", json_object_new_int(s->pid));
+	json_object_object_add(o, "ns_pid", s->ns_pid > 0 ? json_object_new_int(s->ns_pid) : NULL);
 	json_object_object_add(o, "ppid", json_object_new_int(s->ppid));
 	json_object_object_add(o, "cluster", out_json_str(s->cluster->data_dir));
 	json_object_object_add(o, "cluster_name", out_json_str(s->cluster->cluster_name));

@@ -21,6 +21,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
@@ -479,6 +480,72 @@ static void set_owner_name(struct pg_cluster *c, uid_t uid)
 }
 
 /*
+ * The owner's name as the server itself would find it (peer
+ * authentication asks getpwuid() inside the container): UID (as the
+ * cluster's user namespace sees it) looked up in the etc/passwd of the
+ * cluster's root.  The file is the container's: any name it gives is the
+ * container's business, and only ever used as a role name to connect as
+ * its owner.  Lines too long or malformed are skipped.
+ */
+static void set_owner_name_in(struct pg_cluster *c, const struct conf_ctx *x, uid_t uid)
+{
+	char *buf = NULL, *line, *next;
+	size_t len;
+
+	if (conf_read((void *)x, "/etc/passwd", &buf, &len) < 0)
+		return;
+	for (line = buf; line && *line; line = next) {
+		char *f[4] = { 0 }, *p = line, *end;
+		unsigned long v;
+		int i;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		for (i = 0; i < 4 && p; i++) {
+			f[i] = p;
+			p = strchr(p, ':');
+			if (p)
+				*p++ = '\0';
+		}
+		if (i < 4 || !f[0][0] || !f[2][0])
+			continue;
+		errno = 0;
+		v = strtoul(f[2], &end, 10);
+		if (errno || *end || v != (unsigned long)uid)
+			continue;
+		c->owner_name = strndup(f[0], 64);
+		break;
+	}
+	free(buf);
+}
+
+/* Which of PID's namespaces differ from ours (pg_cluster.ns_own), their
+ * inodes into C. */
+static void set_namespaces(int pfd, struct pg_cluster *c)
+{
+	static const struct {
+		const char *kind;
+		unsigned bit;
+		size_t off;
+	} kinds[] = {
+		{ "net", NS_NET, offsetof(struct pg_cluster, netns) },
+		{ "pid", NS_PID, offsetof(struct pg_cluster, pidns) },
+		{ "mnt", NS_MNT, offsetof(struct pg_cluster, mntns) },
+		{ "user", NS_USER, offsetof(struct pg_cluster, userns) },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		unsigned long *ino = (unsigned long *)((char *)c + kinds[i].off), self = 0;
+		if (procfs_ns(pfd, c->pid, kinds[i].kind, ino) < 0)
+			*ino = 0;
+		if (*ino && procfs_ns(pfd, 0, kinds[i].kind, &self) == 0 && self != *ino)
+			c->ns_own |= kinds[i].bit;
+	}
+}
+
+/*
  * Is E a postmaster?  1 and *ret when it is a verified one, 2 and *ret
  * (->unverified says why) when it only looks like one, 0 when not,
  * -ENOMEM.  Nothing of an unverified one is read beyond its
@@ -530,6 +597,7 @@ static int load_cluster(int pfd, const struct proc_entry *e, struct pg_cluster *
 	pmpid_clear(&pm);
 	c->owner_uid = (uid_t)-1;
 	c->owner_gid = (gid_t)-1;
+	set_namespaces(pfd, c);
 	if ((r = verify_postmaster(pfd, c, &st, &x.rootfd, &c->unverified)) < 0)
 		goto fail;
 	if (c->unverified) {
@@ -538,15 +606,21 @@ static int load_cluster(int pfd, const struct proc_entry *e, struct pg_cluster *
 		*ret = c;
 		return 2;
 	}
-	set_owner_name(c, c->owner_uid);
 	x.uid = c->owner_uid;
 	x.gid = c->owner_gid;
+	if (c->ns_own & (NS_MNT | NS_USER)) {
+		/* its own files, its own users: named as the server names them */
+		uid_t in_uid = c->owner_uid;
+		if (!(c->ns_own & NS_USER) || procfs_uid_inside(pfd, c->pid, c->owner_uid, &in_uid) == 0)
+			set_owner_name_in(c, &x, in_uid);
+	} else {
+		set_owner_name(c, c->owner_uid);
+	}
 	if (procfs_read_file(pfd, e->pid, "cwd/PG_VERSION", 64, &buf, &len, NULL) == 0) {
 		c->version = trim_dup(buf);
 		free(buf);
 		buf = NULL;
 	}
-	procfs_netns(pfd, e->pid, &c->netns);
 
 	procfs_read(pfd, e->pid, "cmdline", 1 << 16, &argv, &argv_len);
 	if ((r = postmaster_setting(&x, c, argv ? argv : "", argv ? argv_len : 0, "hba_file", &hba)) < 0 ||
@@ -719,6 +793,46 @@ static struct session *find_session(struct discovery *d, const struct pg_cluster
 	return bsearch(&key, d->sessions.v, d->sessions.n, sizeof(key), cmp_session);
 }
 
+static int cmp_ns_pid(const void *a, const void *b)
+{
+	const struct session *x = *(struct session *const *)a, *y = *(struct session *const *)b;
+
+	return (x->ns_pid > y->ns_pid) - (x->ns_pid < y->ns_pid);
+}
+
+/*
+ * C's sessions by the pid its own pid namespace gives them (what
+ * pg_stat_activity says), for a cluster in a pid namespace: a malloc'd
+ * array sorted by ns_pid into *RET, *RET_N.  0 or -ENOMEM.
+ */
+static int index_ns_pids(struct discovery *d, const struct pg_cluster *c, struct session ***ret, size_t *ret_n)
+{
+	struct session **v;
+	size_t i, n = 0;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (!(v = malloc((d->sessions.n ? d->sessions.n : 1) * sizeof(*v))))
+		return -ENOMEM;
+	for (i = 0; i < d->sessions.n; i++)
+		if (d->sessions.v[i].cluster == c && d->sessions.v[i].ns_pid > 0)
+			v[n++] = &d->sessions.v[i];
+	qsort(v, n, sizeof(*v), cmp_ns_pid);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static struct session *find_ns_session(struct session **v, size_t n, pid_t ns_pid)
+{
+	struct session key = { .ns_pid = ns_pid }, *kp = &key, **hit;
+
+	if (!n)
+		return NULL;
+	hit = bsearch(&kp, v, n, sizeof(*v), cmp_ns_pid);
+	return hit ? *hit : NULL;
+}
+
 static int replace_str(char **dst, const char *src)
 {
 	char *n;
@@ -756,8 +870,9 @@ static int enrich(struct discovery *d, struct pg_cluster *c, const struct discov
 {
 	PGconn *conn = NULL;
 	struct pgsql_activity act = { 0 };
+	struct session **by_ns = NULL;
 	char *err = NULL, *hba = NULL;
-	size_t i;
+	size_t i, nby_ns = 0;
 	int r;
 
 	r = pgsql_connect(c, o->dsn, &conn, &err);
@@ -777,9 +892,14 @@ static int enrich(struct discovery *d, struct pg_cluster *c, const struct discov
 	}
 	pgsql_close(conn);
 	c->sql_ok = true;
+	if ((c->ns_own & NS_PID) && index_ns_pids(d, c, &by_ns, &nby_ns) < 0) {
+		pgsql_activity_clear(&act);
+		return -ENOMEM;
+	}
 	for (i = 0; i < act.n; i++) {
 		struct pgsql_row *w = &act.v[i];
-		struct session *s = find_session(d, c, w->pid);
+		struct session *s = c->ns_own & NS_PID ? find_ns_session(by_ns, nby_ns, w->pid)
+						       : find_session(d, c, w->pid);
 		const char *t;
 		if (!s)
 			continue;
@@ -792,6 +912,7 @@ static int enrich(struct discovery *d, struct pg_cluster *c, const struct discov
 		    replace_str(&s->application_name, w->application_name) < 0 ||
 		    replace_str(&s->sql_state, w->state) < 0 || replace_str(&s->query, w->query) < 0) {
 			pgsql_activity_clear(&act);
+			free(by_ns);
 			return -ENOMEM;
 		}
 		if (w->state)
@@ -813,6 +934,7 @@ static int enrich(struct discovery *d, struct pg_cluster *c, const struct discov
 		}
 	}
 	pgsql_activity_clear(&act);
+	free(by_ns);
 	return 0;
 }
 
@@ -927,6 +1049,11 @@ int discover(const struct discover_opts *o, struct discovery *ret)
 			goto out;
 		}
 		s->pid = e->pid;
+		s->ns_pid = e->pid;
+		/* in a pid namespace, the pid pg_stat_activity shows (0 when
+		 * it cannot be read: then no SQL is ever about it) */
+		if ((c->ns_own & NS_PID) && procfs_inner_pid(pfd, e->pid, &s->ns_pid) < 0)
+			s->ns_pid = 0;
 		s->ppid = e->ppid;
 		s->start_ticks = e->start_ticks;
 		s->start_us = (btime * 1000000) + (int64_t)(e->start_ticks * 1000000ULL / (unsigned long long)hz);

@@ -135,21 +135,29 @@ static int set_bad(char **ret_bad, uid_t *ret_bad_uid, const char *dir, const ch
  * with CHASE_SAFE, stricter).  WHERE is the path walked so far, for
  * *RET_BAD.
  */
-static int chase_trusted(const char *path, int *ret_dirfd, char **ret_name, char **ret_bad, uid_t *ret_bad_uid)
+static int open_root(int rootfd)
+{
+	return rootfd >= 0 ? openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC)
+			   : open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+}
+
+static int chase_trusted(int rootfd, const char *path, int *ret_dirfd, char **ret_name, char **ret_bad,
+			 uid_t *ret_bad_uid)
 {
 	char *todo = NULL, *where = NULL, *p, *name = NULL;
 	int cur = -1, links = 0, r;
-	struct stat st;
+	struct stat st, root_st;
 
 	if (!(todo = strdup(path)) || !(where = strdup("/"))) {
 		r = -ENOMEM;
 		goto out;
 	}
-	cur = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cur = open_root(rootfd);
 	if (cur < 0 || fstat(cur, &st) < 0) {
 		r = -errno;
 		goto out;
 	}
+	root_st = st;
 	if (!root_only(&st)) {
 		r = set_bad(ret_bad, ret_bad_uid, "/", "", st.st_uid);
 		goto out;
@@ -175,6 +183,9 @@ static int chase_trusted(const char *path, int *ret_dirfd, char **ret_name, char
 		last = !*p;
 		if (strcmp(comp, ".") == 0 && !last)
 			continue;
+		if (strcmp(comp, "..") == 0 && !last && fstat(cur, &st) == 0 && st.st_dev == root_st.st_dev &&
+		    st.st_ino == root_st.st_ino)
+			continue;       /* ".." of the root is the root (never out of a container) */
 		if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			r = -errno;
 			goto out;
@@ -205,7 +216,7 @@ static int chase_trusted(const char *path, int *ret_dirfd, char **ret_name, char
 			todo = next;
 			p = todo;
 			if (target[0] == '/') {
-				int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+				int root = open_root(rootfd);
 				if (root < 0) {
 					r = -errno;
 					goto out;
@@ -291,6 +302,12 @@ out:
 
 int file_resolve(const char *path, int *ret_dirfd, char **ret_name, char **ret_bad, uid_t *ret_bad_uid)
 {
+	return file_resolve_in(-1, path, ret_dirfd, ret_name, ret_bad, ret_bad_uid);
+}
+
+int file_resolve_in(int rootfd, const char *path, int *ret_dirfd, char **ret_name, char **ret_bad,
+		    uid_t *ret_bad_uid)
+{
 	struct open_how how;
 	char *dir = NULL, *slash;
 	const char *base;
@@ -310,18 +327,18 @@ int file_resolve(const char *path, int *ret_dirfd, char **ret_name, char **ret_b
 		return -ENOMEM;
 	memset(&how, 0, sizeof(how));
 	how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-	how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-	fd = (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
+	how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | (rootfd >= 0 ? RESOLVE_IN_ROOT : 0);
+	fd = (int)syscall(SYS_openat2, rootfd >= 0 ? rootfd : AT_FDCWD, dir, &how, sizeof(how));
 	if (fd < 0) {
 		r = -errno;
 		if (r == -ELOOP)
-			r = chase_trusted(path, ret_dirfd, ret_name, ret_bad, ret_bad_uid);
+			r = chase_trusted(rootfd, path, ret_dirfd, ret_name, ret_bad, ret_bad_uid);
 		goto out;
 	}
 	if (fstatat(fd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
 		close(fd);
 		fd = -1;
-		r = chase_trusted(path, ret_dirfd, ret_name, ret_bad, ret_bad_uid);
+		r = chase_trusted(rootfd, path, ret_dirfd, ret_name, ret_bad, ret_bad_uid);
 		goto out;
 	}
 	if (!(*ret_name = strdup(base))) {

@@ -11,18 +11,23 @@
  * environment.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <libpq-fe.h>
 
+#include "pgevict/netns.h"
 #include "pgevict/pgsql.h"
+#include "pgevict/procfs.h"
 
 #define CONNECT_TIMEOUT_S "3"
 #define CONNECT_DEADLINE_MS 3000     /* connection and authentication */
@@ -206,38 +211,88 @@ out:
 	return r;
 }
 
-/* Is SOCKET_DIR/.s.PGSQL.PORT a socket owned by UID (not following a
- * link)?  0, or -errno with *RET_ERR saying why not. */
-static int check_socket(const char *socket_dir, int port, uid_t uid, char **ret_err)
+/*
+ * The socket directory of C, resolved inside the postmaster's own root (a
+ * container's file tree, its absolute symlinks kept inside it) and
+ * opened O_PATH into *RET_DIRFD; HOST gets "/proc/self/fd/N", the path
+ * libpq then connects through (it names that very directory, whatever
+ * is renamed meanwhile).  SOCKET_DIR/.s.PGSQL.PORT must be a socket (not
+ * a link) owned by the cluster's owner.  0, or -errno with *RET_ERR
+ * saying why not (-ENOENT when there is no socket).
+ */
+static int socket_open(const struct pg_cluster *c, int *ret_dirfd, char *host, size_t hostlen, char **ret_err)
 {
-	char path[4096], msg[4200 + 64];
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	char name[32], msg[4200 + 64];
 	struct stat st;
+	int pfd, rootfd = -1, dfd, r;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/.s.PGSQL.%d", socket_dir, port) >= sizeof(path))
+	*ret_dirfd = -1;
+	if (!c->socket_dir || c->port < 0)
+		return fail(ret_err, -ENOENT, "no Unix socket directory in postmaster.pid");
+	if (strlen(c->socket_dir) > 4096)
 		return fail(ret_err, -ENAMETOOLONG, "socket path too long");
-	if (lstat(path, &st) < 0) {
-		int e = errno;
-		snprintf(msg, sizeof(msg), "cannot use socket '%s': %s", path, strerror(e));
-		return fail(ret_err, -e, msg);
+	snprintf(name, sizeof(name), ".s.PGSQL.%d", c->port);
+	pfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = pfd < 0 ? -errno : procfs_open_root(pfd, c->pid, c->start_ticks, &rootfd);
+	if (pfd >= 0)
+		close(pfd);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "cannot reach the postmaster's files: %s",
+			 r == -ESRCH ? "it is gone" : strerror(-r));
+		return fail(ret_err, r, msg);
+	}
+	dfd = (int)syscall(SYS_openat2, rootfd, c->socket_dir, &how, sizeof(how));
+	r = dfd < 0 ? -errno : 0;
+	close(rootfd);
+	if (r == 0 && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "cannot use socket '%s/%s': %s", c->socket_dir, name, strerror(-r));
+		if (dfd >= 0)
+			close(dfd);
+		return fail(ret_err, r, msg);
 	}
 	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(msg, sizeof(msg), "socket '%s' is not a socket", path);
-		return fail(ret_err, -ENOTSOCK, msg);
+		snprintf(msg, sizeof(msg), "socket '%s/%s' is not a socket", c->socket_dir, name);
+		r = fail(ret_err, -ENOTSOCK, msg);
+	} else if (st.st_uid != c->owner_uid) {
+		snprintf(msg, sizeof(msg), "socket '%s/%s' is owned by uid %u, not by the cluster's owner (uid %u)",
+			 c->socket_dir, name, (unsigned)st.st_uid, (unsigned)c->owner_uid);
+		r = fail(ret_err, -EPERM, msg);
 	}
-	if (st.st_uid != uid) {
-		snprintf(msg, sizeof(msg), "socket '%s' is owned by uid %u, not by the cluster's owner (uid %u)",
-			 path, (unsigned)st.st_uid, (unsigned)uid);
-		return fail(ret_err, -EPERM, msg);
+	if (r < 0) {
+		close(dfd);
+		return r;
 	}
+	snprintf(host, hostlen, "/proc/self/fd/%d", dfd);
+	*ret_dirfd = dfd;
 	return 0;
+}
+
+/* libpq names the socket by the path it was given: put the cluster's own
+ * socket directory where HOST ("/proc/self/fd/N") stands in *ERR. */
+static void name_socket_dir(char **err, const char *host, const char *socket_dir)
+{
+	char *at, *fixed;
+
+	if (!*err || !(at = strstr(*err, host)))
+		return;
+	if (asprintf(&fixed, "%.*s%s%s", (int)(at - *err), *err, socket_dir, at + strlen(host)) < 0)
+		return;
+	free(*err);
+	*err = fixed;
 }
 
 int pgsql_connect(const struct pg_cluster *c, const char *dsn, PGconn **ret_conn, char **ret_err)
 {
 	const char *keys[12], *vals[12];
-	char port[16];
+	char port[16], host[32];
 	PGconn *conn = NULL;
-	int n = 0, r;
+	int n = 0, dirfd = -1, r;
 
 	*ret_conn = NULL;
 	*ret_err = NULL;
@@ -250,13 +305,11 @@ int pgsql_connect(const struct pg_cluster *c, const char *dsn, PGconn **ret_conn
 	} else {
 		if (c->unverified)
 			return fail(ret_err, -EPERM, "not a verified cluster");
-		if (!c->socket_dir || c->port < 0)
-			return fail(ret_err, -ENOENT, "no Unix socket directory in postmaster.pid");
-		if ((r = check_socket(c->socket_dir, c->port, c->owner_uid, ret_err)) < 0)
+		if ((r = socket_open(c, &dirfd, host, sizeof(host), ret_err)) < 0)
 			return r;
 		snprintf(port, sizeof(port), "%d", c->port);
 		keys[n] = "sslmode"; vals[n++] = "disable";
-		keys[n] = "host"; vals[n++] = c->socket_dir;
+		keys[n] = "host"; vals[n++] = host;
 		keys[n] = "port"; vals[n++] = port;
 		keys[n] = "user"; vals[n++] = c->owner_name ? c->owner_name : "postgres";
 		keys[n] = "dbname"; vals[n++] = "postgres";
@@ -268,6 +321,10 @@ int pgsql_connect(const struct pg_cluster *c, const char *dsn, PGconn **ret_conn
 
 	/* Peer authentication reads the effective uid at connect(). */
 	r = connect_poll(keys, vals, 1, c->owner_uid, c->owner_gid, !dsn, &conn, ret_err);
+	if (dirfd >= 0) {
+		close(dirfd);
+		name_socket_dir(ret_err, host, c->socket_dir);
+	}
 	if (r < 0) {
 		PQfinish(conn);
 		return r;
@@ -574,20 +631,18 @@ enum probe_result pgsql_probe(const struct pg_cluster *c, const char *host, cons
 			      const char *db, bool as_owner, char **ret_msg)
 {
 	const char *keys[11], *vals[11];
-	char port[16], *err = NULL;
+	char port[16], sockhost[32], *err = NULL;
 	PGconn *conn = NULL;
 	const char *msg;
 	enum probe_result res;
-	int n = 0, r;
+	int n = 0, dirfd = -1, saved = -1, r;
 
 	if (ret_msg)
 		*ret_msg = NULL;
-	if (!host && !c->socket_dir)
-		return PROBE_UNREACHABLE;
-	if (!host && (r = check_socket(c->socket_dir, c->port, c->owner_uid, ret_msg)) < 0)
+	if (!host && (r = socket_open(c, &dirfd, sockhost, sizeof(sockhost), ret_msg)) < 0)
 		return r == -ENOENT ? PROBE_UNREACHABLE : PROBE_OTHER;
 	snprintf(port, sizeof(port), "%d", c->port);
-	keys[n] = "host"; vals[n++] = host ? host : c->socket_dir;
+	keys[n] = "host"; vals[n++] = host ? host : sockhost;
 	keys[n] = "port"; vals[n++] = port;
 	keys[n] = "user"; vals[n++] = user;
 	keys[n] = "dbname"; vals[n++] = db;
@@ -597,7 +652,23 @@ enum probe_result pgsql_probe(const struct pg_cluster *c, const char *host, cons
 	keys[n] = "application_name"; vals[n++] = "pgevict-probe";
 	keys[n] = "passfile"; vals[n++] = NO_PASSFILE;   /* never a password */
 	keys[n] = NULL; vals[n] = NULL;
+	/* Over TCP from inside the cluster's network namespace: its own
+	 * loopback and addresses, never a server of ours on the same port. */
+	if (host && (c->ns_own & NS_NET)) {
+		int pfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		r = pfd < 0 ? -errno : netns_enter(pfd, c->pid, c->netns, 0, &saved);
+		if (pfd >= 0)
+			close(pfd);
+		if (r < 0) {
+			if (ret_msg)
+				*ret_msg = one_line(r == -ESRCH ? "the postmaster is gone" : strerror(-r));
+			return PROBE_UNREACHABLE;
+		}
+	}
 	r = connect_poll(keys, vals, 0, c->owner_uid, c->owner_gid, as_owner, &conn, &err);
+	netns_leave(saved);
+	if (dirfd >= 0)
+		close(dirfd);
 	if (r == -ENOMEM && !conn) {
 		free(err);
 		return PROBE_OTHER;
@@ -625,8 +696,11 @@ enum probe_result pgsql_probe(const struct pg_cluster *c, const char *host, cons
 		res = PROBE_UNREACHABLE;
 	else
 		res = PROBE_OTHER;
-	if (ret_msg)
+	if (ret_msg) {
 		*ret_msg = one_line(r == 0 ? "connected" : msg);
+		if (dirfd >= 0)
+			name_socket_dir(ret_msg, sockhost, c->socket_dir);
+	}
 	free(err);
 	PQfinish(conn);
 	return res;

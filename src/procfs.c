@@ -354,18 +354,48 @@ out:
 	return r;
 }
 
-int procfs_netns(int proc_dirfd, pid_t pid, unsigned long *ret_ino)
+int procfs_ns(int proc_dirfd, pid_t pid, const char *kind, unsigned long *ret_ino)
 {
 	struct stat st;
 	char path[64];
 
 	if (pid > 0)
-		snprintf(path, sizeof(path), "%d/ns/net", (int)pid);
+		snprintf(path, sizeof(path), "%d/ns/%s", (int)pid, kind);
 	else
-		snprintf(path, sizeof(path), "self/ns/net");
+		snprintf(path, sizeof(path), "self/ns/%s", kind);
 	if (fstatat(proc_dirfd, path, &st, 0) < 0)
 		return -errno;
 	*ret_ino = (unsigned long)st.st_ino;
+	return 0;
+}
+
+int procfs_netns(int proc_dirfd, pid_t pid, unsigned long *ret_ino)
+{
+	return procfs_ns(proc_dirfd, pid, "net", ret_ino);
+}
+
+int procfs_open_root(int proc_dirfd, pid_t pid, unsigned long long start_ticks, int *ret_fd)
+{
+	unsigned long long ticks;
+	char path[32];
+	int dfd, fd = -1, r;
+
+	*ret_fd = -1;
+	snprintf(path, sizeof(path), "%d", (int)pid);
+	dfd = openat(proc_dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	/* The directory fd names this process for good (a reused pid gets
+	 * another one): its start time, read through it, settles which. */
+	r = procfs_start_ticks(dfd, 0, &ticks, NULL);
+	if (r == 0 && ticks != start_ticks)
+		r = -ESRCH;
+	if (r == 0 && (fd = openat(dfd, "root", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		r = -errno;
+	close(dfd);
+	if (r < 0)
+		return r == -ENOENT ? -ESRCH : r;
+	*ret_fd = fd;
 	return 0;
 }
 
@@ -421,6 +451,27 @@ int procfs_ids(int proc_dirfd, pid_t pid, uid_t *ret_ruid, uid_t *ret_euid, gid_
 	*ret_euid = (uid_t)eu;
 	*ret_rgid = (gid_t)rg;
 	return 0;
+}
+
+int procfs_uid_inside(int proc_dirfd, pid_t pid, uid_t uid, uid_t *ret)
+{
+	char *buf = NULL, *p;
+	unsigned long in, out, count;
+	int r;
+
+	r = procfs_read(proc_dirfd, pid, "uid_map", 1 << 14, &buf, NULL);
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (sscanf(p, "%lu %lu %lu", &in, &out, &count) == 3 && uid >= out && uid - out < count) {
+			*ret = (uid_t)(in + (uid - out));
+			r = 0;
+			break;
+		}
+	}
+	free(buf);
+	return r;
 }
 
 int procfs_root_uid(int proc_dirfd, pid_t pid, uid_t *ret)

@@ -24,6 +24,8 @@ void cluster_free(struct pg_cluster *c)
 	free(c->unverified);
 	free(c->owner_name);
 	free(c->sql_error);
+	free(c->container);
+	free(c->container_id);
 	free(c);
 }
 
@@ -114,6 +116,36 @@ const char *tcp_state_name(int state)
 	if (state < 0 || (size_t)state >= sizeof(names) / sizeof(names[0]))
 		return NULL;
 	return names[state];
+}
+
+const char *ns_own_label(unsigned ns_own, char *buf, size_t len)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} kinds[] = { { NS_NET, "net" }, { NS_PID, "pid" }, { NS_MNT, "mnt" }, { NS_USER, "user" } };
+	size_t i, at = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if ((ns_own & kinds[i].bit) && at < len)
+			at += (size_t)snprintf(buf + at, len - at, "%s%s", at ? "+" : "", kinds[i].name);
+	return buf;
+}
+
+char *cluster_state_key(const struct pg_cluster *c)
+{
+	char *key;
+
+	if (!(c->ns_own & NS_MNT))
+		return strdup(c->data_dir ? c->data_dir : "");
+	if (c->container && asprintf(&key, "%s:%s", c->container_id ? c->container_id : c->container,
+				     c->data_dir ? c->data_dir : "") >= 0)
+		return key;
+	if (!c->container && asprintf(&key, "mnt:%lu:%s", c->mntns, c->data_dir ? c->data_dir : "") >= 0)
+		return key;
+	return NULL;
 }
 
 const char *cluster_label(const struct pg_cluster *c, char *buf, size_t len)

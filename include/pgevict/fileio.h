@@ -61,6 +61,12 @@ int file_read_at(int dirfd, const char *name, size_t max, char **ret, size_t *re
  */
 int file_resolve(const char *path, int *ret_dirfd, char **ret_name, char **ret_bad, uid_t *ret_bad_uid);
 
+/* The same with PATH inside the root directory ROOTFD (a container's,
+ * procfs_open_root; -1: ours): "/" and ".." at the top, and every
+ * absolute symlink, stay inside it. */
+int file_resolve_in(int rootfd, const char *path, int *ret_dirfd, char **ret_name, char **ret_bad,
+		    uid_t *ret_bad_uid);
+
 /*
  * Replace NAME in the directory DIRFD with LEN bytes of DATA, mode MODE,
  * owner UID:GID, atomically (see above).  The lock file is created and

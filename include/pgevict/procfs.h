@@ -102,6 +102,18 @@ int procfs_fd_socket(int proc_dirfd, pid_t pid, int fd, unsigned long *ret_inode
 
 /* Inode of /proc/PID/ns/net (PID 0: the caller's). 0 or -errno. */
 int procfs_netns(int proc_dirfd, pid_t pid, unsigned long *ret_ino);
+/* The same for namespace KIND ("net", "pid", "mnt", "user"). */
+int procfs_ns(int proc_dirfd, pid_t pid, const char *kind, unsigned long *ret_ino);
+/*
+ * An O_PATH fd of PID's root directory (/proc/PID/root: a container's
+ * own file tree, in its mount namespace), when PID is still the process
+ * that started at START_TICKS (read through the /proc/PID directory fd
+ * the root is then opened from, so a reused pid is never taken).  0 and
+ * *ret_fd, -ESRCH when that process is gone, other -errno.  Walk it only
+ * with openat2(RESOLVE_IN_ROOT): a plain path through it follows the
+ * container's absolute symlinks out into ours.
+ */
+int procfs_open_root(int proc_dirfd, pid_t pid, unsigned long long start_ticks, int *ret_fd);
 
 /* The innermost pid of PID ("NSpid:" in status), for postmasters in a pid
  * namespace whose postmaster.pid holds their own view.  0 or -errno. */
@@ -115,6 +127,9 @@ int procfs_ids(int proc_dirfd, pid_t pid, uid_t *ret_ruid, uid_t *ret_euid, gid_
  * (/proc/PID/uid_map): 0 for a process of the host.  0, -ENOENT when 0 is
  * not mapped, other -errno. */
 int procfs_root_uid(int proc_dirfd, pid_t pid, uid_t *ret);
+/* Our UID as PID's user namespace sees it (uid_map): 0 and *RET, -ENOENT
+ * when it is not mapped there, other -errno. */
+int procfs_uid_inside(int proc_dirfd, pid_t pid, uid_t uid, uid_t *ret);
 
 /* Is a process named (comm) one of NAMES[0..N) running?  1 and the name
  * in RET, 0, or -errno. */

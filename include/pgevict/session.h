@@ -38,6 +38,14 @@ struct pg_cluster {
 	gid_t owner_gid;
 	char *owner_name;
 	unsigned long netns;         /* inode of its network namespace */
+	unsigned long pidns, mntns, userns; /* of its pid, mount and user
+	                                namespaces (0: unknown) */
+	unsigned ns_own;             /* NS_* bits: the namespaces it does not
+	                                share with pgevict (0 on the host) */
+	char *container;             /* "docker:0123456789ab", "lxc:NAME"
+	                                (its cgroup says which runtime), NULL
+	                                when none is recognised */
+	char *container_id;          /* the runtime's full id or name, NULL */
 	char *unverified;            /* NULL for a verified cluster; else why
 	                                it is not one (one line).  Such a
 	                                "cluster" is only ever listed (clusters
@@ -48,10 +56,26 @@ struct pg_cluster {
 	char *sql_error;             /* why not, one line; NULL if not tried */
 };
 
+/* pg_cluster.ns_own bits. */
+enum {
+	NS_NET = 1 << 0,
+	NS_PID = 1 << 1,
+	NS_MNT = 1 << 2,
+	NS_USER = 1 << 3,
+};
+
+/* "net+pid+mnt" for the bits of NS_OWN (order net, pid, mnt, user), ""
+ * for none. */
+const char *ns_own_label(unsigned ns_own, char *buf, size_t len);
+
 enum transport { TRANSPORT_NONE = 0, TRANSPORT_TCP, TRANSPORT_UNIX };
 
 struct session {
 	pid_t pid;
+	pid_t ns_pid;                /* the pid as its cluster sees it (its
+	                                pid namespace: pg_stat_activity,
+	                                pg_terminate_backend); = pid on the
+	                                host */
 	pid_t ppid;
 	unsigned long long start_ticks; /* identity together with pid */
 	int64_t start_us;            /* backend start, epoch microseconds */
@@ -110,6 +134,16 @@ int cluster_list_add(struct cluster_list *l, struct pg_cluster *c);
 
 /* "ESTABLISHED", "CLOSE_WAIT", ... for a TCP state number; NULL if none. */
 const char *tcp_state_name(int state);
+
+/*
+ * What a lockdown's state is kept under (lockstate's directory name and
+ * record): the data directory path for a cluster that shares our mount
+ * namespace; for one in its own, that path qualified by its container
+ * ("docker:ID:/var/lib/postgresql/data"), or by its mount namespace when
+ * no runtime names it ("mnt:INODE:/path": gone when the namespace is).
+ * Malloc'd, NULL on ENOMEM.
+ */
+char *cluster_state_key(const struct pg_cluster *c);
 
 /* Label for a cluster in tables: its cluster_name, else its port. */
 const char *cluster_label(const struct pg_cluster *c, char *buf, size_t len);
