@@ -187,6 +187,10 @@ static const struct parse_case parse_cases[] = {
 	NONE("Debian's postgresql@15-main, hybrid",
 	     HYBRID("/system.slice/system-postgresql.slice/postgresql@15-main.service",
 		    "/system.slice/system-postgresql.slice/postgresql@15-main.service")),
+	NONE("a sandbox's own v1 hierarchies, name=systemd first",
+	     "9:name=systemd:/\n8:pids:/\n7:blkio:/\n6:freezer:/\n5:devices:/\n"
+	     "4:memory:/process_api/1d3443c2a591b1ae65a56253ed82d5e9\n3:cpuset:/\n2:cpuacct:/\n"
+	     "1:cpu:/\n0::/\n"),
 	NONE("the docker daemon", "0::/system.slice/docker.service\n"),
 	NONE("the containerd daemon", "0::/system.slice/containerd.service\n"),
 	NONE("a service named docker-something", "0::/system.slice/docker-cleanup.service\n"),
