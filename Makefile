@@ -103,7 +103,9 @@ deps:
 
 # The unit runs the binary where PREFIX put it; the example rules go to
 # $(SYSCONFDIR)/pgevict/rules.d as *.conf.example: none is in force until
-# an operator copies it to a *.conf name.
+# an operator copies it to a *.conf name.  Likewise the drop-in for
+# containerised clusters (systemd/README): containers.conf.example in the
+# unit's drop-in directory under $(SYSCONFDIR), in force once named .conf.
 install: all
 	install -D -m 0755 $(BUILD)/pgevict $(DESTDIR)$(PREFIX)/sbin/pgevict
 	install -D -m 0644 src/pgevict.8 $(DESTDIR)$(PREFIX)/share/man/man8/pgevict.8
@@ -113,6 +115,8 @@ install: all
 	    systemd/pgevict-agent.service >$(DESTDIR)$(UNITDIR)/pgevict-agent.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/pgevict-agent.service
 	install -m 0644 rules/*.conf.example rules/README $(DESTDIR)$(SYSCONFDIR)/pgevict/rules.d/
+	install -D -m 0644 systemd/pgevict-agent.service.d/containers.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/systemd/system/pgevict-agent.service.d/containers.conf.example
 
 clean:
 	rm -rf build build-san

@@ -3,7 +3,8 @@
 # pass with SQL (idle in transaction past a limit ends, younger and other
 # sessions stay; keep = 1 per role), a running agent without SQL (ends a
 # session within interval plus limit, never before the limit), SIGHUP with
-# a bad file keeps the old rules, SIGTERM exits 0; the systemd unit.
+# a bad file keeps the old rules, SIGTERM exits 0; the systemd unit and
+# its drop-in for containerised clusters.
 
 load common
 
@@ -36,6 +37,8 @@ teardown() {
 	[ -z "${STOPPED:-}" ] || kill -CONT "$STOPPED" 2>/dev/null || true
 	[ -z "${AGENT:-}" ] || { kill -TERM "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; } || true
 	for p in "${HOLDS[@]}"; do pgt_release "$p"; done
+	# what a test made itself (the file's clusters are not in its arrays)
+	pgt_cleanup
 }
 
 # hold ARGS: pgt_hold, remembered for teardown.
@@ -437,6 +440,97 @@ wait_for() {
 	alive "$(pids_of "$a1_dir/run/caps2")"
 }
 
+# unit_copy DIR: the unit in DIR, its ExecStart pointing at this build
+# (verify wants the binary where the unit says), and the man page its
+# Documentation= names in DIR/man.
+unit_copy() {
+	mkdir -p "$1/man/man8"
+	cp "$TOP/src/pgevict.8" "$1/man/man8/"
+	sed "s|/usr/local/sbin/pgevict|$TOP/$BUILD/pgevict|g" "$TOP/systemd/pgevict-agent.service" \
+		>"$1/pgevict-agent.service"
+}
+
+@test "containers.conf: the unit with it passes verify; systemd's merge adds CAP_SYS_ADMIN and network namespaces, nothing else" {
+	command -v systemd-analyze >/dev/null || skip "no systemd-analyze (package systemd)"
+	d=$(mktemp -d)
+	unit_copy "$d"
+	# the unit alone, systemd's view of its confinement
+	run systemd-analyze security --offline=true --json=short "$d/pgevict-agent.service"
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >"$d/alone.json"
+	# with the drop-in beside it, where systemd looks for NAME.service.d
+	mkdir "$d/pgevict-agent.service.d"
+	cp "$TOP/systemd/pgevict-agent.service.d/containers.conf" "$d/pgevict-agent.service.d/"
+	run env MANPATH="$d/man" systemd-analyze verify "$d/pgevict-agent.service"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run systemd-analyze security --offline=true --json=short "$d/pgevict-agent.service"
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >"$d/merged.json"
+	# "set": true means the restriction holds (~CAP_SYS_ADMIN: not in the
+	# bounding set; ~net: no network namespaces)
+	[ "$(jq -r '.[] | select(.json_field == "CapabilityBoundingSet_CAP_SYS_ADMIN") | .set' "$d/alone.json")" = true ]
+	[ "$(jq -r '.[] | select(.json_field == "CapabilityBoundingSet_CAP_SYS_ADMIN") | .set' "$d/merged.json")" = false ]
+	[ "$(jq -r '.[] | select(.json_field == "RestrictNamespaces_net") | .set' "$d/alone.json")" = true ]
+	[ "$(jq -r '.[] | select(.json_field == "RestrictNamespaces_net") | .set' "$d/merged.json")" = false ]
+	# every other check systemd makes comes out the same
+	jq -r '.[] | "\(.json_field) \(.set)"' "$d/alone.json" | sort >"$d/alone.txt"
+	jq -r '.[] | "\(.json_field) \(.set)"' "$d/merged.json" | sort >"$d/merged.txt"
+	[ "$(wc -l <"$d/alone.txt")" -gt 50 ]
+	run diff "$d/alone.txt" "$d/merged.txt"
+	echo "$output"
+	[ "$(printf '%s\n' "$output" | grep -c '^>')" -eq 2 ]
+	[ "$(printf '%s\n' "$output" | grep '^>' | sort | tr '\n' ' ')" = "> CapabilityBoundingSet_CAP_SYS_ADMIN false > RestrictNamespaces_net false " ]
+	# setns itself was allowed all along (@system-service holds @process)
+	run systemd-analyze syscall-filter @system-service
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" | grep -qx '    @process'
+	run systemd-analyze syscall-filter @process
+	printf '%s\n' "$output" | grep -qx '    setns'
+	run systemd-analyze security --offline=true "$d/pgevict-agent.service"
+	exposure=$(printf '%s\n' "$output" | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
+	echo "# exposure with containers.conf $exposure" >&3
+	[ -n "$exposure" ]
+	# 2.8 when written: CAP_SYS_ADMIN is the price
+	awk -v e="$exposure" 'BEGIN { exit !(e <= 3.3) }'
+	rm -r "$d"
+}
+
+@test "containers.conf's bounding set reaches a cluster in its own network namespace; the unit's alone does not" {
+	need_root
+	command -v setpriv >/dev/null || skip "no setpriv (util-linux)"
+	# the cluster of a container: its own network namespace, listening on
+	# an address that exists only there; its client in another one
+	pgt_netns_pair ct || return 1
+	PGT_NETNS=$ct_sns PGT_LISTEN=10.201.0.1 pgt_cluster_create x1 || return 1
+	pgt_sql x1 "create role ct_a login" >/dev/null
+	printf '[ct]\nmatch = --user ct_a\naction = terminate\nvia = destroy\n' >"$RULES/ct.conf"
+	pgt_watch x1 "host=10.201.0.1 user=ct_a dbname=postgres" idle "$RULES/w" "$ct_cns" || return 1
+	backend=$(cut -d' ' -f1 "$RULES/w")
+	unit=$(sed -n 's/^CapabilityBoundingSet=//p' "$TOP/systemd/pgevict-agent.service" |
+		tr ' ' '\n' | sed 's/^CAP_//' | tr 'A-Z' 'a-z' | sed 's/^/+/' | paste -sd, -)
+	# systemd merges the drop-in's list into the unit's
+	merged=$(sed -n 's/^CapabilityBoundingSet=//p' "$TOP/systemd/pgevict-agent.service" \
+		"$TOP/systemd/pgevict-agent.service.d/containers.conf" |
+		tr ' ' '\n' | sed 's/^CAP_//' | tr 'A-Z' 'a-z' | sed 's/^/+/' | paste -sd, -)
+	[[ ",$merged," == *",+sys_admin,"* ]]
+	refute grep -q sys_admin <<<"$unit"
+	# the unit alone: no way into the namespace, so no socket to destroy
+	run setpriv --bounding-set="-all,$unit" --inh-caps=-all \
+		"$PGEVICT" --cluster "$x1_port" agent --rules "$RULES" --once --json
+	echo "$output"
+	refute grep -q '"outcome":"gone"' <<<"$output"
+	alive "$backend"
+	# with the drop-in: the destroy step cuts it
+	run setpriv --bounding-set="-all,$merged" --inh-caps=-all \
+		"$PGEVICT" --cluster "$x1_port" agent --rules "$RULES" --once --json
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | grep '^{' | jq -r '"\(.pid) \(.outcome) \(.step)"')" = "$backend gone destroy" ]
+	refute alive "$backend"
+}
+
 @test "make install honours DESTDIR and PREFIX: binary, man page, unit, example rules (none in force)" {
 	d=$(mktemp -d)
 	run make -C "$TOP" --no-print-directory install BUILD="$BUILD" DESTDIR="$d" PREFIX=/opt/pge SYSCONFDIR=/etc
@@ -446,6 +540,10 @@ wait_for() {
 	unit="$d/opt/pge/lib/systemd/system/pgevict-agent.service"
 	grep -qx 'ExecStart=/opt/pge/sbin/pgevict agent --rules /etc/pgevict/rules.d --interval 5s' "$unit"
 	[ "$(ls "$d/etc/pgevict/rules.d/"*.conf.example | wc -l)" -eq 5 ]
+	# the containers drop-in, not in force until copied to a .conf name
+	cmp "$TOP/systemd/pgevict-agent.service.d/containers.conf" \
+		"$d/etc/systemd/system/pgevict-agent.service.d/containers.conf.example"
+	[ "$(ls "$d/etc/systemd/system/pgevict-agent.service.d")" = containers.conf.example ]
 	run "$d/opt/pge/sbin/pgevict" agent --rules "$d/etc/pgevict/rules.d" --check
 	[ "$status" -eq 0 ]
 	[ "$output" = "0 rules in 0 files: ok" ]
