@@ -488,28 +488,37 @@ static void report(struct agent *a, const struct rule *ru, const struct plan_ite
 	fflush(stdout);
 }
 
-/* Report clusters without SQL when the set of gaps changes. */
+/* Report clusters without SQL, or whose sockets could not be read, when
+ * the set of gaps changes. */
 static void note_sql(struct agent *a, const struct discovery *d)
 {
-	char buf[2048] = "";
+	char sql[2048] = "", net[1024] = "", *key = NULL;
 	size_t i;
 
 	for (i = 0; i < d->clusters.n; i++) {
 		const struct pg_cluster *c = d->clusters.v[i];
 		char label[32];
 		if (c->sql_error)
-			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%scluster '%s': %s",
-				 buf[0] ? "; " : "", cluster_label(c, label, sizeof(label)), c->sql_error);
+			snprintf(sql + strlen(sql), sizeof(sql) - strlen(sql), "%scluster '%s': %s",
+				 sql[0] ? "; " : "", cluster_label(c, label, sizeof(label)), c->sql_error);
+		if (c->net_error)
+			snprintf(net + strlen(net), sizeof(net) - strlen(net), "%scluster '%s': %s",
+				 net[0] ? "; " : "", cluster_label(c, label, sizeof(label)), c->net_error);
 	}
-	if (strcmp(buf, a->sql_note ? a->sql_note : "") == 0)
+	if (asprintf(&key, "%s|%s", sql, net) < 0)
 		return;
-	if (buf[0]) {
-		say(LOG_WARNING, "no SQL for %s; timing states from the process titles", buf);
-	} else if (a->sql_note) {
-		say(LOG_NOTICE, "SQL works again on every cluster");
+	if (strcmp(key, a->sql_note ? a->sql_note : "|") == 0) {
+		free(key);
+		return;
 	}
+	if (sql[0])
+		say(LOG_WARNING, "no SQL for %s; timing states from the process titles", sql);
+	else if (a->sql_note && a->sql_note[0] != '|')
+		say(LOG_NOTICE, "SQL works again on every cluster");
+	if (net[0])
+		say(LOG_WARNING, "%s; the clients of its sessions are unknown, and --client matches none", net);
 	free(a->sql_note);
-	a->sql_note = strdup(buf);
+	a->sql_note = key;
 }
 
 /* Does S's I/O matter: could a rule with --idle-for or --running-for

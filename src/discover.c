@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pgevict/container.h"
 #include "pgevict/discover.h"
 #include "pgevict/netns.h"
 #include "pgevict/pgconf.h"
@@ -66,6 +67,12 @@ bool discover_cluster_matches(const struct pg_cluster *c, const char *spec)
 		return port == c->port;
 	if (c->cluster_name && strcmp(spec, c->cluster_name) == 0)
 		return true;
+	if (c->container_id) {
+		struct container_ref ref = { .runtime = (enum container_runtime)c->container_runtime };
+		snprintf(ref.id, sizeof(ref.id), "%s", c->container_id);
+		if (container_matches(&ref, spec))
+			return true;
+	}
 	if (c->data_dir) {
 		if (strcmp(spec, c->data_dir) == 0)
 			return true;
@@ -520,6 +527,28 @@ static void set_owner_name_in(struct pg_cluster *c, const struct conf_ctx *x, ui
 	free(buf);
 }
 
+/* Which container C runs in, from its cgroup path (container.h): only
+ * for a process with namespaces of its own.  0 or -ENOMEM. */
+static int set_container(int pfd, struct pg_cluster *c)
+{
+	struct container_ref ref;
+	char *buf = NULL, label[CONTAINER_LABEL_MAX];
+	size_t len;
+
+	if (!c->ns_own || procfs_read(pfd, c->pid, "cgroup", 1 << 16, &buf, &len) < 0)
+		return 0;
+	if (container_from_cgroup(buf, len, &ref) == 0 && ref.runtime != CONTAINER_NONE) {
+		container_label(&ref, label, sizeof(label));
+		c->container_runtime = (int)ref.runtime;
+		if (!(c->container = strdup(label)) || !(c->container_id = strdup(ref.id))) {
+			free(buf);
+			return -ENOMEM;
+		}
+	}
+	free(buf);
+	return 0;
+}
+
 /* Which of PID's namespaces differ from ours (pg_cluster.ns_own), their
  * inodes into C. */
 static void set_namespaces(int pfd, struct pg_cluster *c)
@@ -598,6 +627,8 @@ static int load_cluster(int pfd, const struct proc_entry *e, struct pg_cluster *
 	c->owner_uid = (uid_t)-1;
 	c->owner_gid = (gid_t)-1;
 	set_namespaces(pfd, c);
+	if ((r = set_container(pfd, c)) < 0)
+		goto fail;
 	if ((r = verify_postmaster(pfd, c, &st, &x.rootfd, &c->unverified)) < 0)
 		goto fail;
 	if (c->unverified) {
@@ -1094,6 +1125,23 @@ int discover(const struct discover_opts *o, struct discovery *ret)
 				ports[np++] = ret->clusters.v[j]->port;
 		ns->err = np ? dump_ns(pfd, ns, c->pid, self_ns, ports, np, false) : 0;
 		free(ports);
+	}
+	/* A namespace not entered (no CAP_SYS_ADMIN, say) is said, per
+	 * cluster: its clients stay unknown, and nothing is cut there. */
+	for (k = 0; k < ret->clusters.n; k++) {
+		struct pg_cluster *c = ret->clusters.v[k];
+		size_t j;
+		for (j = 0; j < nns; j++) {
+			if (nss[j].netns != c->netns || !nss[j].err)
+				continue;
+			if (asprintf(&c->net_error, "cannot read its sockets%s: %s%s",
+				     c->ns_own & NS_NET ? " in its network namespace" : "", strerror(-nss[j].err),
+				     nss[j].err == -EPERM && (c->ns_own & NS_NET) ? " (entering it needs CAP_SYS_ADMIN)" : "") < 0) {
+				c->net_error = NULL;
+				r = -ENOMEM;
+				goto out;
+			}
+		}
 	}
 	{
 		int hint_fd = -1;

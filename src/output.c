@@ -204,6 +204,12 @@ int cmd_discover(const struct options *o, struct discovery *ret)
 	for (i = 0; i < ret->clusters.n; i++) {
 		const struct pg_cluster *c = ret->clusters.v[i];
 		char label[32], *name, *why;
+		if (c->net_error) {
+			name = escape_term(cluster_label(c, label, sizeof(label)));
+			fprintf(stderr, "pgevict: cluster '%s': %s; its clients are unknown\n", name ? name : "?",
+				c->net_error);
+			free(name);
+		}
 		if (!c->sql_error)
 			continue;
 		name = escape_term(cluster_label(c, label, sizeof(label)));

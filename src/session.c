@@ -26,6 +26,7 @@ void cluster_free(struct pg_cluster *c)
 	free(c->sql_error);
 	free(c->container);
 	free(c->container_id);
+	free(c->net_error);
 	free(c);
 }
 

@@ -46,6 +46,10 @@ struct pg_cluster {
 	                                (its cgroup says which runtime), NULL
 	                                when none is recognised */
 	char *container_id;          /* the runtime's full id or name, NULL */
+	int container_runtime;       /* enum container_runtime (container.h) */
+	char *net_error;             /* why its sockets could not be read
+	                                (its network namespace could not be
+	                                entered, say), one line; NULL */
 	char *unverified;            /* NULL for a verified cluster; else why
 	                                it is not one (one line).  Such a
 	                                "cluster" is only ever listed (clusters

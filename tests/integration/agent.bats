@@ -7,6 +7,7 @@
 # its drop-in for containerised clusters.
 
 load common
+bats_require_minimum_version 1.5.0
 
 setup_file() {
 	[ "$(id -u)" = 0 ] || return 0
@@ -517,11 +518,13 @@ unit_copy() {
 	[[ ",$merged," == *",+sys_admin,"* ]]
 	refute grep -q sys_admin <<<"$unit"
 	# the unit alone: no way into the namespace, so no socket to destroy
-	run setpriv --bounding-set="-all,$unit" --inh-caps=-all \
+	run --separate-stderr setpriv --bounding-set="-all,$unit" --inh-caps=-all \
 		"$PGEVICT" --cluster "$x1_port" agent --rules "$RULES" --once --json
-	echo "$output"
+	echo "$output $stderr"
 	refute grep -q '"outcome":"gone"' <<<"$output"
 	alive "$backend"
+	# and it says why, naming what is missing
+	[[ "$stderr" == *"cannot read its sockets in its network namespace: Operation not permitted (entering it needs CAP_SYS_ADMIN); the clients of its sessions are unknown"* ]]
 	# with the drop-in: the destroy step cuts it
 	run setpriv --bounding-set="-all,$merged" --inh-caps=-all \
 		"$PGEVICT" --cluster "$x1_port" agent --rules "$RULES" --once --json

@@ -70,6 +70,7 @@ setup() {
 teardown() {
 	local p
 	for p in "${HOLDS[@]}"; do pgt_release "$p"; done
+	out_of_docker_cgroup c1
 	rm -rf "${SD:-/nonexistent}" "${OTHER:-/nonexistent}"
 }
 
@@ -711,4 +712,63 @@ other_dir() {
 	wait_gone "$x"
 	alive "$y"
 	no_reset "$c1_log"
+}
+
+# in_docker_cgroup VAR: move VAR's postmaster into a cgroup named the way
+# Docker's systemd driver names a container's (system.slice/docker-ID.scope)
+# on the cgroup2 hierarchy; sets DOCKER_ID, DOCKER_CG, DOCKER_MADE (the
+# directories made here, to remove).  Returns 1 (with a reason on stdout)
+# where no cgroup2 hierarchy can be written.
+in_docker_cgroup() {
+	local pid="${1}_pid" root d
+	root=$(findmnt -n -t cgroup2 -o TARGET | head -n 1)
+	[ -n "$root" ] && [ -w "$root" ] || { echo "no writable cgroup2 hierarchy"; return 1; }
+	DOCKER_ID=$(head -c 32 /dev/urandom | sha256sum | cut -c1-64)
+	DOCKER_MADE=()
+	for d in "$root/system.slice" "$root/system.slice/docker-$DOCKER_ID.scope"; do
+		if [ ! -d "$d" ]; then
+			mkdir "$d" 2>/dev/null || { echo "cannot make a cgroup under $root"; return 1; }
+			DOCKER_MADE=("$d" "${DOCKER_MADE[@]}")
+		fi
+	done
+	DOCKER_CG=$root
+	echo "${!pid}" >"$root/system.slice/docker-$DOCKER_ID.scope/cgroup.procs"
+}
+
+out_of_docker_cgroup() {
+	local pid="${1}_pid" d
+	[ -n "${DOCKER_CG:-}" ] || return 0
+	echo "${!pid}" >"$DOCKER_CG/cgroup.procs" || true
+	for d in "${DOCKER_MADE[@]}"; do rmdir "$d" 2>/dev/null || true; done
+	DOCKER_CG=
+}
+
+@test "a postmaster in a cgroup named like a Docker container's: clusters names docker and its short id; --cluster takes the id (12 hex digits or more, or docker:ID), never 11" {
+	# not in $(...): its variables are the test's
+	in_docker_cgroup c1 >"$SD/why" || skip "$(cat "$SD/why")"
+	run --separate-stderr "$PGEVICT" --cluster "$c1_port" clusters --json
+	echo "$output"
+	out=$output
+	run "$PGEVICT" clusters
+	echo "$output"
+	text=$output
+	rc=0
+	for spec in "${DOCKER_ID:0:12}" "$DOCKER_ID" "docker:${DOCKER_ID:0:20}"; do
+		run --separate-stderr "$PGEVICT" --cluster "$spec" clusters --json
+		[ "$status" -eq 0 ] && [ "$(jq -r .pid <<<"$output")" = "$c1_pid" ] || rc=1
+	done
+	run --separate-stderr "$PGEVICT" --cluster "${DOCKER_ID:0:11}" clusters --json
+	s11=$status
+	run --separate-stderr "$PGEVICT" --cluster "podman:${DOCKER_ID:0:12}" clusters --json
+	sp=$status
+	out_of_docker_cgroup c1
+	[ "$(jq -r .container.runtime <<<"$out")" = docker ]
+	[ "$(jq -r .container.id <<<"$out")" = "$DOCKER_ID" ]
+	[[ "$text" == *"docker:${DOCKER_ID:0:12}  "*"$c1_data"* ]]
+	[ "$rc" -eq 0 ]
+	[ "$s11" -eq 2 ]
+	[ "$sp" -eq 2 ]
+	# back out of it, it is no container again
+	run --separate-stderr "$PGEVICT" --cluster "$c1_port" clusters --json
+	[ "$(jq -r .container.runtime <<<"$output")" = null ]
 }
