@@ -31,6 +31,8 @@ CFLAGS  ?=
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -Iinclude $(PKG_CFLAGS) \
              -DPGEVICT_VERSION=\"$(VERSION)\" -MMD -MP $(CFLAGS)
 LDFLAGS ?=
+# Full RELRO for the program: the GOT is read-only once it has started.
+PROG_LDFLAGS := -Wl,-z,relro,-z,now
 VERSION := 0.1.0
 
 LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
@@ -56,7 +58,7 @@ $(BUILD)/libpgevict.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/pgevict: $(BUILD)/obj/main.o $(BUILD)/libpgevict.a
-	$(CC) $(SANLD) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(SANLD) $(PROG_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libpgevict.a
 	@mkdir -p $(dir $@)
@@ -75,7 +77,7 @@ $(BUILD)/tests/%: tests/helpers/%.c
 FUZZ_CC := clang
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -g -O1 -Iinclude $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	$(FUZZ_CC) -std=gnu11 -D_GNU_SOURCE -g -O1 $(WARN) -Iinclude $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 		-o $@ $< $(LIB_SRC) $(PKG_LIBS)
 
 fuzz: $(FUZZ_BIN)

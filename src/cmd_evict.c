@@ -69,7 +69,7 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void set_reason(struct target *t, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void set_reason(struct target *t, const char *fmt, ...)
 {
 	va_list ap;
 

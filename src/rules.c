@@ -34,7 +34,7 @@ struct pctx {
 	bool failed, nomem;
 };
 
-static void fail(struct pctx *c, int line, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void fail(struct pctx *c, int line, const char *fmt, ...)
 {
 	va_list ap;
 
