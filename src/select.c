@@ -112,6 +112,50 @@ int cidr_parse(const char *text, struct cidr *ret)
 	return 0;
 }
 
+/* Byte I of the netmask of a /PREFIX. */
+static uint8_t mask_byte(int prefix, size_t i)
+{
+	int keep = prefix - (int)i * 8;
+
+	return keep >= 8 ? 0xff : keep <= 0 ? 0 : (uint8_t)(0xff << (8 - keep));
+}
+
+/* True when ADDR (LEN bytes) has a bit set right of a /PREFIX mask. */
+static bool host_bits(const uint8_t *addr, size_t len, int prefix)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (addr[i] & (uint8_t)~mask_byte(prefix, i))
+			return true;
+	return false;
+}
+
+int cidr_parse_net(const char *text, struct cidr *ret)
+{
+	int r = cidr_parse(text, ret);
+
+	if (r < 0 || ret->family == AF_UNIX)
+		return r;
+	return host_bits(ret->addr, ret->family == AF_INET ? 4 : 16, ret->prefix) ? -EDOM : 0;
+}
+
+void cidr_explain_host_bits(const struct cidr *c, char *buf, size_t len)
+{
+	uint8_t net[16];
+	char host[INET6_ADDRSTRLEN], masked[INET6_ADDRSTRLEN];
+	size_t i, n = c->family == AF_INET ? 4 : 16;
+
+	for (i = 0; i < n; i++)
+		net[i] = c->addr[i] & mask_byte(c->prefix, i);
+	if (!inet_ntop(c->family, c->addr, host, sizeof(host)) || !inet_ntop(c->family, net, masked, sizeof(masked))) {
+		snprintf(buf, len, "bits set right of the /%d mask", c->prefix);
+		return;
+	}
+	snprintf(buf, len, "bits set right of the /%d mask (write %s/%d for the network, %s for the host)",
+		 c->prefix, masked, c->prefix, host);
+}
+
 static bool prefix_eq(const uint8_t *a, const uint8_t *b, int bits)
 {
 	int full = bits / 8, rest = bits % 8;
@@ -199,7 +243,7 @@ int select_add(struct selector *s, const char *kind, const char *value)
 		return select_known_state(value) ? push_str(&s->states, &s->nstates, value) : -EINVAL;
 	if (strcmp(kind, "client") == 0) {
 		struct cidr c, *nc;
-		if ((r = cidr_parse(value, &c)) < 0)
+		if ((r = cidr_parse_net(value, &c)) < 0)
 			return r;
 		nc = realloc(s->clients, (s->nclients + 1) * sizeof(*nc));
 		if (!nc)
@@ -373,6 +417,17 @@ static int split_words(const char *text, char *buf, const char **words, size_t m
 	return (int)n;
 }
 
+/* "bad value 'TEXT' for --KIND: bits set right of the /N mask (...)". */
+static void bad_net(const char *text, const char *kind, char *err, size_t errlen)
+{
+	struct cidr c;
+	char why[160];
+
+	cidr_parse(text, &c);
+	cidr_explain_host_bits(&c, why, sizeof(why));
+	snprintf(err, errlen, "bad value '%.60s' for --%s: %s", text, kind, why);
+}
+
 int select_parse_string(struct selector *s, const char *text, char *err, size_t errlen)
 {
 	const char *words[64];
@@ -431,10 +486,14 @@ int select_parse_string(struct selector *s, const char *text, char *err, size_t 
 		r = select_add(s, kind, value);
 		if (r == -ENOENT)
 			snprintf(err, errlen, "unknown selector '--%s'", kind);
+		else if (r == -EDOM)
+			bad_net(value, kind, err, errlen);
 		else if (r == -EINVAL)
 			snprintf(err, errlen, "bad value '%.60s' for --%s", value ? value : "", kind);
 		else if (r < 0)
 			snprintf(err, errlen, "%s", strerror(-r));
+		if (r == -EDOM)
+			r = -EINVAL;
 		if (r < 0)
 			goto out;
 	}

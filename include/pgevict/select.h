@@ -50,7 +50,8 @@ void select_clear(struct selector *s);
  * "db", "client", "state", "older-than", "idle-for", "running-for", "app",
  * "all"); VALUE
  * is ignored for "all".  Returns 0, -EINVAL for a bad value (the caller
- * names it), -ENOENT for an unknown kind, -ENOMEM.
+ * names it), -EDOM for a --client CIDR with host bits set (see
+ * cidr_parse_net), -ENOENT for an unknown kind, -ENOMEM.
  */
 int select_add(struct selector *s, const char *kind, const char *value);
 
@@ -81,8 +82,21 @@ bool select_match(const struct selector *s, const struct session *ses, int64_t n
  * when STATE is not one. */
 const char *select_known_state(const char *state);
 
-/* Parse ADDR, ADDR/LEN or "local" (Unix-socket sessions). 0 or -EINVAL. */
+/* Parse ADDR, ADDR/LEN or "local" (Unix-socket sessions). 0 or -EINVAL.
+ * Bits right of the mask are kept as written (pg_hba.conf's reading:
+ * PostgreSQL masks 10.1.2.3/8 to 10.0.0.0/8 without a word). */
 int cidr_parse(const char *text, struct cidr *ret);
+
+/* cidr_parse for a network the operator names (--client, --allow-host):
+ * -EDOM when the address has bits set right of the mask ("10.1.2.3/8"),
+ * refused as PostgreSQL's cidr type refuses it, since the operator meant
+ * either the host or the network and pgevict does not guess which; RET is
+ * filled as parsed.  0, -EINVAL, -EDOM. */
+int cidr_parse_net(const char *text, struct cidr *ret);
+
+/* One clause for the error about C's host bits: "bits set right of the /8
+ * mask (write 10.0.0.0/8 for the network, 10.1.2.3 for the host)". */
+void cidr_explain_host_bits(const struct cidr *c, char *buf, size_t len);
 
 /* True when the textual address ADDR lies in C (v4-mapped v6 counts as v4). */
 bool cidr_contains(const struct cidr *c, const char *addr);

@@ -1,7 +1,7 @@
 /*
  * test_select.c -- unit tests for the selector language: duration.h
  * (duration_parse, duration_format) and select.h (select_add, cidr_parse,
- * cidr_contains, select_match, select_is_empty, select_needs_sql).
+ * cidr_parse_net, cidr_contains, select_match, select_is_empty, select_needs_sql).
  *
  * Durations: every unit, the refused forms (bare number, "m", fractions,
  * signs, blanks) and overflow.  Selectors: good and bad values for each
@@ -424,6 +424,71 @@ static void test_cidr_parse(void **state)
 	assert_int_equal(cidr_parse(longtext, &c), -EINVAL);
 }
 
+/* A network the operator names: bits right of the mask are refused (as
+ * PostgreSQL's cidr type refuses them), with the two readings spelled out. */
+static const struct {
+	const char *text;
+	int want;
+	const char *why;      /* cidr_explain_host_bits, for -EDOM */
+} net_cases[] = {
+	{ "10.0.0.0/8", 0, NULL },
+	{ "10.1.2.3", 0, NULL },
+	{ "10.1.2.3/32", 0, NULL },
+	{ "0.0.0.0/0", 0, NULL },
+	{ "10.1.2.3/0", -EDOM, "bits set right of the /0 mask (write 0.0.0.0/0 for the network, 10.1.2.3 for the host)" },
+	{ "10.1.2.3/8", -EDOM, "bits set right of the /8 mask (write 10.0.0.0/8 for the network, 10.1.2.3 for the host)" },
+	{ "192.168.1.128/25", 0, NULL },
+	{ "192.168.1.129/25", -EDOM, "bits set right of the /25 mask (write 192.168.1.128/25 for the network, 192.168.1.129 for the host)" },
+	{ "192.168.1.64/25", -EDOM, "bits set right of the /25 mask (write 192.168.1.0/25 for the network, 192.168.1.64 for the host)" },
+	{ "10.0.0.1/31", -EDOM, "bits set right of the /31 mask (write 10.0.0.0/31 for the network, 10.0.0.1 for the host)" },
+	{ "2001:db8::/32", 0, NULL },
+	{ "2001:db8::1/32", -EDOM, "bits set right of the /32 mask (write 2001:db8::/32 for the network, 2001:db8::1 for the host)" },
+	{ "2001:db8::1/128", 0, NULL },
+	{ "::1/127", -EDOM, "bits set right of the /127 mask (write ::/127 for the network, ::1 for the host)" },
+	{ "::ffff:10.1.2.3/104", -EDOM, "bits set right of the /104 mask (write ::ffff:10.0.0.0/104 for the network, ::ffff:10.1.2.3 for the host)" },
+	{ "local", 0, NULL },
+	{ "10.1.2/8", -EINVAL, NULL },
+};
+
+static void test_cidr_parse_net(void **state)
+{
+	struct cidr c;
+	char why[200];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(net_cases) / sizeof(net_cases[0]); i++) {
+		int r = cidr_parse_net(net_cases[i].text, &c);
+		if (r != net_cases[i].want)
+			print_error("cidr_parse_net(%s): got %d, want %d\n", net_cases[i].text, r, net_cases[i].want);
+		assert_int_equal(r, net_cases[i].want);
+		/* pg_hba.conf's reading is unchanged: masked, never refused */
+		if (r == -EDOM) {
+			assert_int_equal(cidr_parse(net_cases[i].text, &c), 0);
+			cidr_explain_host_bits(&c, why, sizeof(why));
+			assert_string_equal(why, net_cases[i].why);
+		}
+	}
+}
+
+/* --client with host bits: select_add says -EDOM, the rules' parser names it. */
+static void test_select_client_host_bits(void **state)
+{
+	struct selector s;
+	char err[256];
+
+	(void)state;
+	select_init(&s);
+	assert_int_equal(select_add(&s, "client", "10.1.2.3/8"), -EDOM);
+	assert_int_equal(s.nclients, 0);
+	assert_int_equal(select_add(&s, "client", "10.0.0.0/8"), 0);
+	assert_int_equal(s.nclients, 1);
+	assert_int_equal(select_parse_string(&s, "--user app --client 10.1.2.3/8", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "bad value '10.1.2.3/8' for --client: bits set right of the /8 mask "
+				 "(write 10.0.0.0/8 for the network, 10.1.2.3 for the host)");
+	select_clear(&s);
+}
+
 /* ---- select_match ---- */
 
 #define NOW_US INT64_C(1700000000000000)
@@ -718,6 +783,8 @@ int main(void)
 		cmocka_unit_test(test_select_add_values),
 		cmocka_unit_test(test_select_is_empty_needs_sql),
 		cmocka_unit_test(test_cidr_parse),
+		cmocka_unit_test(test_cidr_parse_net),
+		cmocka_unit_test(test_select_client_host_bits),
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_select_match),
 		cmocka_unit_test(test_select_match_times),
