@@ -1,13 +1,22 @@
 /*
- * main.c -- pgevict's command line.
+ * main.c -- pgevict's command line (command layer).
  *
- * Owns parsing options once, into struct options, and dispatching through
- * the command table; each command states which kinds of options it takes,
- * and an option it does not take is a usage error (exit 2, one line).
+ * Three steps, like systemd's parse_argv and git's commands[]:
+ *   parse_argv  every option once, through the option table, into struct
+ *               options; a value is checked where it is read;
+ *   validate    the command from the command table, each option given
+ *               against the kinds that command takes, the rules that tie
+ *               options together;
+ *   dispatch    root when the command needs it, the command, then stdout
+ *               flushed and closed: a write error is an error.
+ * A usage error is one specific line on stderr and exit 2.  Nothing here
+ * counts occurrences in a fixed-size array: which options were given is one
+ * flag per row of the option table.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +32,9 @@
 #define PGEVICT_VERSION "dev"
 #endif
 
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Kinds of options; a command takes the kinds in its row. */
 enum {
 	K_GLOBAL = 1 << 0,   /* every command */
 	K_SELECT = 1 << 1,   /* selectors */
@@ -30,7 +42,7 @@ enum {
 	K_ACTION = 1 << 3,   /* --dry-run, --via, --step-timeout */
 	K_CANCEL_FIRST = 1 << 4,
 	K_LOCK = 1 << 5,     /* lockdown's --total, --allow-*, --kick, --role, --database */
-	K_STATE = 1 << 6,    /* --state-dir */
+	K_STATE = 1 << 6,    /* --state-dir, --hba-file */
 	K_AGENT = 1 << 7,    /* --rules, --interval, --once, --check */
 	K_SEVER = 1 << 8,    /* --method, --conn, --iface */
 };
@@ -48,7 +60,8 @@ struct command {
 static const struct command commands[] = {
 	{ "clusters", cmd_clusters, K_GLOBAL | K_LS, NEED_ROOT,
 	  "list the PostgreSQL clusters on this host (--all: unverified too)" },
-	{ "ls", cmd_ls, K_GLOBAL | K_SELECT | K_LS, NEED_ROOT, "list client backends (--all: every child)" },
+	{ "ls", cmd_ls, K_GLOBAL | K_SELECT | K_LS, NEED_ROOT,
+	  "list client sessions: client backends and walsenders (--all: every child)" },
 	{ "tree", cmd_tree, K_GLOBAL, NEED_ROOT, "postmasters and their children, like pstree" },
 	{ "cancel", cmd_cancel, K_GLOBAL | K_SELECT | K_ACTION, NEED_ROOT, "cancel the running query (sql, then SIGINT)" },
 	{ "terminate", cmd_terminate, K_GLOBAL | K_SELECT | K_ACTION | K_CANCEL_FIRST, NEED_ROOT,
@@ -63,53 +76,133 @@ static const struct command commands[] = {
 	{ "agent", cmd_agent, K_GLOBAL | K_AGENT, 0, "the sidecar: enforce the rules in --rules DIR" },
 };
 
-enum {
-	O_JSON = 256, O_CLUSTER, O_NO_SQL, O_DSN, O_HELP, O_VERSION,
-	O_PID, O_USER, O_DB, O_CLIENT, O_STATE, O_OLDER, O_IDLE, O_RUNNING, O_APP, O_ALL,
-	O_DRY_RUN, O_VIA, O_STEP_TIMEOUT, O_CANCEL_FIRST,
-	O_TOTAL, O_ALLOW_ROLE, O_ALLOW_HOST, O_KICK, O_ROLE, O_DATABASE, O_STATE_DIR,
-	O_RULES, O_INTERVAL, O_ONCE, O_CHECK,
-	O_METHOD, O_CONN, O_IFACE,
-	O_HBA_FILE,
+/* How an option's value is taken. */
+enum opt_type {
+	T_HELP,       /* print the usage, exit 0 */
+	T_VERSION,    /* print the version, exit 0 */
+	T_FLAG,       /* no value: sets the bool at .field */
+	T_SWITCH,     /* no value: .set does it */
+	T_VALUE,      /* a value: the const char * at .field; the last one given wins */
+	T_LIST,       /* repeatable: appended to the const char ** at .field, count at .count */
+	T_SELECTOR,   /* repeatable: select_add(&o->sel, name, value) */
+	T_CUSTOM,     /* a value that .set converts and stores */
 };
 
-static const struct option longopts[] = {
-	{ "json", no_argument, NULL, O_JSON },
-	{ "cluster", required_argument, NULL, O_CLUSTER },
-	{ "no-sql", no_argument, NULL, O_NO_SQL },
-	{ "dsn", required_argument, NULL, O_DSN },
-	{ "help", no_argument, NULL, O_HELP },
-	{ "version", no_argument, NULL, O_VERSION },
-	{ "pid", required_argument, NULL, O_PID },
-	{ "user", required_argument, NULL, O_USER },
-	{ "db", required_argument, NULL, O_DB },
-	{ "client", required_argument, NULL, O_CLIENT },
-	{ "state", required_argument, NULL, O_STATE },
-	{ "older-than", required_argument, NULL, O_OLDER },
-	{ "idle-for", required_argument, NULL, O_IDLE },
-	{ "running-for", required_argument, NULL, O_RUNNING },
-	{ "app", required_argument, NULL, O_APP },
-	{ "all", no_argument, NULL, O_ALL },
-	{ "dry-run", no_argument, NULL, O_DRY_RUN },
-	{ "via", required_argument, NULL, O_VIA },
-	{ "step-timeout", required_argument, NULL, O_STEP_TIMEOUT },
-	{ "cancel-first", no_argument, NULL, O_CANCEL_FIRST },
-	{ "total", no_argument, NULL, O_TOTAL },
-	{ "allow-role", required_argument, NULL, O_ALLOW_ROLE },
-	{ "allow-host", required_argument, NULL, O_ALLOW_HOST },
-	{ "kick", no_argument, NULL, O_KICK },
-	{ "role", required_argument, NULL, O_ROLE },
-	{ "database", required_argument, NULL, O_DATABASE },
-	{ "state-dir", required_argument, NULL, O_STATE_DIR },
-	{ "rules", required_argument, NULL, O_RULES },
-	{ "interval", required_argument, NULL, O_INTERVAL },
-	{ "once", no_argument, NULL, O_ONCE },
-	{ "check", no_argument, NULL, O_CHECK },
-	{ "method", required_argument, NULL, O_METHOD },
-	{ "conn", required_argument, NULL, O_CONN },
-	{ "iface", required_argument, NULL, O_IFACE },
-	{ "hba-file", required_argument, NULL, O_HBA_FILE },
-	{ NULL, 0, NULL, 0 },
+struct optdef {
+	const char *name;
+	enum opt_type type;
+	int kinds;                    /* K_*: the commands that take it */
+	size_t field, count;          /* offsetof(struct options, ...) */
+	int (*check)(const char *arg);  /* T_VALUE, T_LIST: 0, -EINVAL, -EDOM */
+	int (*set)(struct options *o, const char *arg);  /* T_SWITCH, T_CUSTOM: 0, -EINVAL, -ENOMEM */
+	bool echo;                    /* a bad value is quoted back in the error */
+	const char *hint;             /* after "bad value ... for --NAME" */
+};
+
+static int check_hba_file(const char *arg)
+{
+	return arg[0] == '/' && !strpbrk(arg, "\n\r") ? 0 : -EINVAL;
+}
+
+static int check_name(const char *arg)
+{
+	return *arg && !strpbrk(arg, "\n\r") ? 0 : -EINVAL;
+}
+
+static int check_host(const char *arg)
+{
+	struct cidr net;
+	int r = cidr_parse_net(arg, &net);
+
+	return r < 0 ? r : net.family == AF_UNIX ? -EINVAL : 0;
+}
+
+static int check_iface(const char *arg)
+{
+	return *arg && strlen(arg) < 16 && !strchr(arg, '/') ? 0 : -EINVAL;
+}
+
+static int set_all(struct options *o, const char *arg)
+{
+	(void)arg;
+	o->all = true;
+	return select_add(&o->sel, "all", NULL);
+}
+
+static int set_interval(struct options *o, const char *arg)
+{
+	if (duration_parse(arg, &o->interval_ms) < 0 || o->interval_ms < 100 || o->interval_ms > 86400000)
+		return -EINVAL;
+	return 0;
+}
+
+static int set_step_timeout(struct options *o, const char *arg)
+{
+	if (duration_parse(arg, &o->step_timeout_ms) < 0 || o->step_timeout_ms <= 0 ||
+	    o->step_timeout_ms > 3600000)
+		return -EINVAL;
+	return 0;
+}
+
+static int set_via(struct options *o, const char *arg)
+{
+	return ladder_parse_via(arg, &o->via) < 0 ? -EINVAL : 0;
+}
+
+/* --method: one of the steps that cut only the connection. */
+static int set_method(struct options *o, const char *arg)
+{
+	if (strcmp(arg, "rst") != 0 && strcmp(arg, "destroy") != 0)
+		return -EINVAL;
+	return set_via(o, arg);
+}
+
+#define OFF(f) offsetof(struct options, f)
+#define GLOBAL(n, t, f) { n, t, K_GLOBAL, OFF(f), 0, NULL, NULL, false, NULL }
+#define FLAG(n, k, f) { n, T_FLAG, k, OFF(f), 0, NULL, NULL, false, NULL }
+#define VALUE(n, k, f, chk, echo, hint) { n, T_VALUE, k, OFF(f), 0, chk, NULL, echo, hint }
+#define LIST(n, k, f, cnt, chk, echo, hint) { n, T_LIST, k, OFF(f), OFF(cnt), chk, NULL, echo, hint }
+#define SELECTOR(n) { n, T_SELECTOR, K_SELECT, 0, 0, NULL, NULL, true, NULL }
+#define CUSTOM(n, k, fn, hint) { n, T_CUSTOM, k, 0, 0, NULL, fn, true, hint }
+
+static const struct optdef optdefs[] = {
+	GLOBAL("json", T_FLAG, json),
+	GLOBAL("cluster", T_VALUE, cluster),
+	GLOBAL("no-sql", T_FLAG, no_sql),
+	GLOBAL("dsn", T_VALUE, dsn),
+	{ "help", T_HELP, K_GLOBAL, 0, 0, NULL, NULL, false, NULL },
+	{ "version", T_VERSION, K_GLOBAL, 0, 0, NULL, NULL, false, NULL },
+	SELECTOR("pid"), SELECTOR("user"), SELECTOR("db"), SELECTOR("client"), SELECTOR("state"),
+	SELECTOR("older-than"), SELECTOR("idle-for"), SELECTOR("running-for"), SELECTOR("app"),
+	{ "all", T_SWITCH, K_LS | K_SELECT, 0, 0, NULL, set_all, false, NULL },
+	FLAG("dry-run", K_ACTION | K_AGENT, dry_run),
+	CUSTOM("via", K_ACTION, set_via, " (steps: sql,signal,destroy,rst)"),
+	CUSTOM("step-timeout", K_ACTION | K_AGENT, set_step_timeout, " (e.g. 500ms, 5s; at most 1h)"),
+	FLAG("cancel-first", K_CANCEL_FIRST, cancel_first),
+	FLAG("total", K_LOCK, total),
+	LIST("allow-role", K_LOCK, allow_roles, nallow_roles, check_name, false, ": a name, on one line"),
+	LIST("allow-host", K_LOCK, allow_hosts, nallow_hosts, check_host, true,
+	     " (an address or CIDR, e.g. 10.0.0.0/8)"),
+	FLAG("kick", K_LOCK, kick),
+	LIST("role", K_LOCK, lock_roles, nlock_roles, check_name, false, ": a name, on one line"),
+	LIST("database", K_LOCK, lock_dbs, nlock_dbs, check_name, false, ": a name, on one line"),
+	VALUE("state-dir", K_STATE, state_dir, NULL, false, NULL),
+	VALUE("hba-file", K_STATE, hba_file, check_hba_file, false, ": an absolute path, on one line"),
+	VALUE("rules", K_AGENT, rules_dir, NULL, false, NULL),
+	CUSTOM("interval", K_AGENT, set_interval, " (e.g. 1s, 30s; 100ms to 1d)"),
+	FLAG("once", K_AGENT, once),
+	FLAG("check", K_AGENT, check),
+	CUSTOM("method", K_SEVER, set_method, " (rst or destroy)"),
+	VALUE("conn", K_SEVER, conn, NULL, false, NULL),
+	VALUE("iface", K_SEVER, iface, check_iface, true, " (an interface name)"),
+};
+
+/* The command line as parsed: the options, the command's name, and which
+ * rows of optdefs were given (any number of times). */
+struct cli {
+	struct options o;
+	const char *cmdname;
+	bool seen[ELEMENTSOF(optdefs)];
 };
 
 static void usage(FILE *f)
@@ -117,38 +210,27 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "usage: pgevict [--json] [--cluster SPEC] [--no-sql] [--dsn CONNINFO] COMMAND [OPTIONS]\n\n");
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (i = 0; i < ELEMENTSOF(commands); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\nselectors: --pid N --user NAME --db NAME --client ADDR|CIDR|local --state STATE\n"
+	fprintf(f, "\nwithout --cluster: every cluster on this host (lockdown, unlock, status: the only one)\n"
+		   "selectors: --pid N --user NAME --db NAME --client ADDR|CIDR|local --state STATE\n"
 		   "           --older-than DUR --idle-for DUR --running-for DUR --app NAME --all\n"
-		   "           (DUR: 500ms 2s 10min 1h)\n"
+		   "           (DUR: 500ms 2s 10min 1h; CIDR: no host bits set, 10.0.0.0/8 not 10.1.2.3/8)\n"
 		   "lockdown:  --total --allow-role R --allow-host CIDR --kick --role R --database D\n"
 		   "           --dry-run --state-dir DIR --hba-file PATH (the last two also for unlock and status)\n"
 		   "sever:     --method rst|destroy   --conn ADDR:PORT,ADDR:PORT [--iface IF]\n"
 		   "see pgevict(8)\n");
 }
 
-static int option_kind(int c)
+/* S escaped for one error line (even the operator's own words are echoed
+ * back escaped: cheap and uniform); the text lives until the next call. */
+static const char *quoted(const char *s)
 {
-	if (c >= O_PID && c <= O_APP)
-		return K_SELECT;
-	if (c == O_ALL)
-		return K_LS | K_SELECT;
-	if (c == O_DRY_RUN || c == O_STEP_TIMEOUT)
-		return K_ACTION | K_AGENT;
-	if (c == O_VIA)
-		return K_ACTION;
-	if (c >= O_RULES && c <= O_CHECK)
-		return K_AGENT;
-	if (c == O_CANCEL_FIRST)
-		return K_CANCEL_FIRST;
-	if (c >= O_TOTAL && c <= O_DATABASE)
-		return K_LOCK;
-	if (c == O_STATE_DIR || c == O_HBA_FILE)
-		return K_STATE;
-	if (c == O_METHOD || c == O_CONN || c == O_IFACE)
-		return K_SEVER;
-	return K_GLOBAL;
+	static char *last;
+
+	free(last);
+	last = escape_term(s);
+	return last ? last : "?";
 }
 
 /* Append ARG to a list option; -ENOMEM. */
@@ -163,25 +245,157 @@ static int push(const char ***v, size_t *n, const char *arg)
 	return 0;
 }
 
-/* S escaped for one error line (even the operator's own words are echoed
- * back escaped: cheap and uniform); the text lives until the next call. */
-static const char *quoted(const char *s)
+/* Store ARG for option D in O: 0, -EINVAL (a bad value), -EDOM (a CIDR
+ * with host bits set), -ENOMEM. */
+static int store(struct options *o, const struct optdef *d, const char *arg)
 {
-	static char *last;
+	char *base = (char *)o;
+	int r;
 
-	free(last);
-	last = escape_term(s);
-	return last ? last : "?";
+	if ((d->type == T_VALUE || d->type == T_LIST) && d->check && (r = d->check(arg)) < 0)
+		return r;
+	switch (d->type) {
+	case T_FLAG:
+		*(bool *)(base + d->field) = true;
+		return 0;
+	case T_VALUE:
+		*(const char **)(base + d->field) = arg;
+		return 0;
+	case T_LIST:
+		return push((const char ***)(base + d->field), (size_t *)(base + d->count), arg);
+	case T_SELECTOR:
+		r = select_add(&o->sel, d->name, arg);
+		return r == -ENOMEM || r == -EDOM ? r : r < 0 ? -EINVAL : 0;
+	case T_SWITCH:
+	case T_CUSTOM:
+		return d->set(o, arg);
+	default:
+		return 0;
+	}
 }
 
-static const char *option_name(int c)
+/* One line for a bad value: R is -EINVAL, or -EDOM for host bits. */
+static void bad_value(const struct optdef *d, const char *arg, int r)
+{
+	if (r == -EDOM) {
+		struct cidr c;
+		char why[160];
+		cidr_parse(arg, &c);
+		cidr_explain_host_bits(&c, why, sizeof(why));
+		fprintf(stderr, "pgevict: bad value '%s' for --%s: %s\n", quoted(arg), d->name, why);
+	} else if (d->echo)
+		fprintf(stderr, "pgevict: bad value '%s' for --%s%s\n", quoted(arg), d->name, d->hint ? d->hint : "");
+	else
+		fprintf(stderr, "pgevict: bad value for --%s%s\n", d->name, d->hint ? d->hint : "");
+}
+
+/* getopt_long's table, built from optdefs: val is 256 + the row. */
+static void build_longopts(struct option *lo)
 {
 	size_t i;
 
-	for (i = 0; longopts[i].name; i++)
-		if (longopts[i].val == c)
-			return longopts[i].name;
-	return "?";
+	for (i = 0; i < ELEMENTSOF(optdefs); i++) {
+		enum opt_type t = optdefs[i].type;
+		bool value = t == T_VALUE || t == T_LIST || t == T_SELECTOR || t == T_CUSTOM;
+		lo[i] = (struct option){ optdefs[i].name, value ? required_argument : no_argument, NULL, 256 + (int)i };
+	}
+	lo[i] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+/*
+ * Parse ARGV into C.  Returns 1 to go on to the command, 0 when done (help
+ * or version printed), -EINVAL after one usage line on stderr, -ENOMEM.
+ */
+static int parse_argv(int argc, char **argv, struct cli *c)
+{
+	struct option lo[ELEMENTSOF(optdefs) + 1];
+	int ch, r;
+
+	build_longopts(lo);
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "-:h", lo, NULL)) != -1) {
+		const struct optdef *d;
+		if (ch == 1) {          /* a non-option: the command */
+			if (c->cmdname) {
+				fprintf(stderr, "pgevict: unexpected argument '%s'\n", quoted(optarg));
+				return -EINVAL;
+			}
+			c->cmdname = optarg;
+			continue;
+		}
+		if (ch == '?' || ch == ':') {
+			fprintf(stderr, ch == '?' ? "pgevict: unknown option '%s'\n" : "pgevict: option '%s' needs a value\n",
+				quoted(argv[optind - 1]));
+			return -EINVAL;
+		}
+		d = ch == 'h' ? NULL : &optdefs[ch - 256];
+		if (!d || d->type == T_HELP) {
+			usage(stdout);
+			return 0;
+		}
+		if (d->type == T_VERSION) {
+			printf("pgevict %s\n", PGEVICT_VERSION);
+			return 0;
+		}
+		c->seen[d - optdefs] = true;
+		if ((r = store(&c->o, d, optarg)) == -EINVAL || r == -EDOM) {
+			bad_value(d, optarg, r);
+			return -EINVAL;
+		}
+		if (r < 0)
+			return r;
+	}
+	return 1;
+}
+
+static bool given(const struct cli *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ELEMENTSOF(optdefs); i++)
+		if (c->seen[i] && strcmp(optdefs[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* The command C names, each option given against it, the rules that tie
+ * options together.  Returns the command, or NULL after one usage line. */
+static const struct command *validate(const struct cli *c)
+{
+	const struct command *cmd = NULL;
+	const struct options *o = &c->o;
+	size_t i;
+
+	if (!c->cmdname) {
+		usage(stderr);
+		return NULL;
+	}
+	for (i = 0; i < ELEMENTSOF(commands) && !cmd; i++)
+		if (strcmp(commands[i].name, c->cmdname) == 0)
+			cmd = &commands[i];
+	if (!cmd) {
+		fprintf(stderr, "pgevict: unknown command '%s' (see pgevict --help)\n", quoted(c->cmdname));
+		return NULL;
+	}
+	for (i = 0; i < ELEMENTSOF(optdefs); i++) {
+		if (!c->seen[i] || (optdefs[i].kinds & cmd->kinds))
+			continue;
+		fprintf(stderr, "pgevict: '%s' does not take --%s\n", cmd->name, optdefs[i].name);
+		return NULL;
+	}
+	if (given(c, "via") && given(c, "method")) {
+		fprintf(stderr, "pgevict: --method and --via both name steps; give one\n");
+		return NULL;
+	}
+	if (o->conn && (!select_is_empty(&o->sel) || o->via || o->cancel_first)) {
+		fprintf(stderr, "pgevict: --conn names one connection: it takes no selectors, --via or --method\n");
+		return NULL;
+	}
+	if (o->no_sql && select_needs_sql(&o->sel)) {
+		fprintf(stderr, "pgevict: --idle-for, --running-for and --app need SQL; drop --no-sql\n");
+		return NULL;
+	}
+	return cmd;
 }
 
 /* Unset every environment variable whose name starts with "PG". */
@@ -203,201 +417,55 @@ static void clear_pg_environment(void)
 	}
 }
 
+/* Flush and close stdout (git's habit: a full disk is an error, not a
+ * success).  Returns R, or 1 after one line when R was 0 and a write to
+ * stdout failed, now or earlier.  A stdout that was never open (>&-) and
+ * got nothing is no error. */
+static int close_stdout(int r)
+{
+	int e = 0;
+
+	errno = 0;
+	if (fflush(stdout) != 0 || ferror(stdout))
+		e = errno ? errno : EIO;
+	else if (fclose(stdout) != 0 && errno != EBADF)
+		e = errno;
+	if (!e)
+		return r;
+	fprintf(stderr, "pgevict: cannot write to standard output: %s\n", strerror(e));
+	return r ? r : 1;
+}
+
 int main(int argc, char **argv)
 {
-	struct options o;
-	const struct command *cmd = NULL;
-	const char *cmdname = NULL;
-	int c, r, given[64];
-	size_t i, ngiven = 0;
-	bool via_given = false, method_given = false;
+	struct cli c;
+	const struct command *cmd;
+	int r;
 
 	/* No PG* variable reaches libpq: no PGPASSWORD, PGPASSFILE, PGSERVICE,
 	 * PGHOST... from whoever started us (only --dsn names a connection). */
 	clear_pg_environment();
-	memset(&o, 0, sizeof(o));
-	select_init(&o.sel);
-	o.step_timeout_ms = 2000;   /* a backend obeys SIGTERM in milliseconds */
-	o.interval_ms = 5000;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "-:h", longopts, NULL)) != -1) {
-		const char *arg = optarg;
-		if (c == 1) {           /* a non-option: the command */
-			if (cmdname) {
-				fprintf(stderr, "pgevict: unexpected argument '%s'\n", quoted(arg));
-				{ r = EXIT_USAGE; goto out; }
-			}
-			cmdname = arg;
-			continue;
-		}
-		if (c == '?') {
-			fprintf(stderr, "pgevict: unknown option '%s'\n", quoted(argv[optind - 1]));
-			{ r = EXIT_USAGE; goto out; }
-		}
-		if (c == ':') {
-			fprintf(stderr, "pgevict: option '%s' needs a value\n", quoted(argv[optind - 1]));
-			{ r = EXIT_USAGE; goto out; }
-		}
-		if (option_kind(c) != K_GLOBAL && ngiven < sizeof(given) / sizeof(given[0]))
-			given[ngiven++] = c;
-		switch (c) {
-		case 'h':
-		case O_HELP:
-			usage(stdout);
-			r = 0;
-			goto out;
-		case O_VERSION:
-			printf("pgevict %s\n", PGEVICT_VERSION);
-			r = 0;
-			goto out;
-		case O_JSON: o.json = true; break;
-		case O_CLUSTER: o.cluster = arg; break;
-		case O_NO_SQL: o.no_sql = true; break;
-		case O_DSN: o.dsn = arg; break;
-		case O_ALL:
-			o.all = true;
-			select_add(&o.sel, "all", NULL);
-			break;
-		case O_DRY_RUN: o.dry_run = true; break;
-		case O_TOTAL: o.total = true; break;
-		case O_KICK: o.kick = true; break;
-		case O_STATE_DIR: o.state_dir = arg; break;
-		case O_HBA_FILE:
-			if (arg[0] != '/' || strpbrk(arg, "\n\r")) {
-				fprintf(stderr, "pgevict: bad value for --hba-file: an absolute path, on one line\n");
-				r = EXIT_USAGE;
-				goto out;
-			}
-			o.hba_file = arg;
-			break;
-		case O_ALLOW_HOST: {
-			struct cidr net;
-			if (cidr_parse(arg, &net) < 0 || net.family == AF_UNIX) {
-				fprintf(stderr, "pgevict: bad value '%s' for --allow-host (an address or CIDR, e.g. 10.0.0.0/8)\n", quoted(arg));
-				r = EXIT_USAGE;
-				goto out;
-			}
-			if ((r = push(&o.allow_hosts, &o.nallow_hosts, arg)) < 0)
-				goto out;
-			break;
-		}
-		case O_ALLOW_ROLE:
-		case O_ROLE:
-		case O_DATABASE:
-			if (!*arg || strpbrk(arg, "\n\r")) {
-				fprintf(stderr, "pgevict: bad value for --%s: a name, on one line\n", option_name(c));
-				r = EXIT_USAGE;
-				goto out;
-			}
-			r = c == O_ALLOW_ROLE ? push(&o.allow_roles, &o.nallow_roles, arg)
-			  : c == O_ROLE ? push(&o.lock_roles, &o.nlock_roles, arg)
-					: push(&o.lock_dbs, &o.nlock_dbs, arg);
-			if (r < 0)
-				goto out;
-			break;
-		case O_CANCEL_FIRST: o.cancel_first = true; break;
-		case O_RULES: o.rules_dir = arg; break;
-		case O_ONCE: o.once = true; break;
-		case O_CHECK: o.check = true; break;
-		case O_INTERVAL:
-			if (duration_parse(arg, &o.interval_ms) < 0 || o.interval_ms < 100 ||
-			    o.interval_ms > 86400000) {
-				fprintf(stderr, "pgevict: bad value '%s' for --interval (e.g. 1s, 30s; 100ms to 1d)\n", quoted(arg));
-				r = EXIT_USAGE;
-				goto out;
-			}
-			break;
-		case O_METHOD:
-			if ((strcmp(arg, "rst") != 0 && strcmp(arg, "destroy") != 0) ||
-			    ladder_parse_via(arg, &o.via) < 0) {
-				fprintf(stderr, "pgevict: bad value '%s' for --method (rst or destroy)\n", quoted(arg));
-				r = EXIT_USAGE;
-				goto out;
-			}
-			method_given = true;
-			break;
-		case O_CONN: o.conn = arg; break;
-		case O_IFACE:
-			if (!*arg || strlen(arg) >= 16 || strchr(arg, '/')) {
-				fprintf(stderr, "pgevict: bad value '%s' for --iface (an interface name)\n", quoted(arg));
-				r = EXIT_USAGE;
-				goto out;
-			}
-			o.iface = arg;
-			break;
-		case O_VIA:
-			via_given = true;
-			if (ladder_parse_via(arg, &o.via) < 0) {
-				fprintf(stderr, "pgevict: bad value '%s' for --via (steps: sql,signal,destroy,rst)\n", quoted(arg));
-				r = EXIT_USAGE;
-				goto out;
-			}
-			break;
-		case O_STEP_TIMEOUT:
-			if (duration_parse(arg, &o.step_timeout_ms) < 0 || o.step_timeout_ms <= 0 ||
-			    o.step_timeout_ms > 3600000) {
-				fprintf(stderr, "pgevict: bad value '%s' for --step-timeout (e.g. 500ms, 5s; at most 1h)\n", quoted(arg));
-				r = EXIT_USAGE;
-				goto out;
-			}
-			break;
-		default:
-			r = select_add(&o.sel, option_name(c), arg);
-			if (r == -ENOMEM) {
-				fprintf(stderr, "pgevict: out of memory\n");
-				{ r = 1; goto out; }
-			}
-			if (r < 0) {
-				fprintf(stderr, "pgevict: bad value '%s' for --%s\n", quoted(arg), option_name(c));
-				{ r = EXIT_USAGE; goto out; }
-			}
-		}
+	memset(&c, 0, sizeof(c));
+	select_init(&c.o.sel);
+	c.o.step_timeout_ms = 2000;   /* a backend obeys SIGTERM in milliseconds */
+	c.o.interval_ms = 5000;
+	r = parse_argv(argc, argv, &c);
+	if (r == 1) {
+		if (!(cmd = validate(&c)))
+			r = -EINVAL;
+		else if ((cmd->flags & NEED_ROOT) && geteuid() != 0) {
+			fprintf(stderr, "pgevict: '%s' needs root (to read other users' /proc entries)\n", cmd->name);
+			r = -EINVAL;
+		} else
+			r = cmd->fn(&c.o);
 	}
-	if (!cmdname) {
-		usage(stderr);
-		{ r = EXIT_USAGE; goto out; }
-	}
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(commands[i].name, cmdname) == 0)
-			cmd = &commands[i];
-	if (!cmd) {
-		fprintf(stderr, "pgevict: unknown command '%s' (see pgevict --help)\n", quoted(cmdname));
-		{ r = EXIT_USAGE; goto out; }
-	}
-	for (i = 0; i < ngiven; i++) {
-		if (option_kind(given[i]) & cmd->kinds)
-			continue;
-		fprintf(stderr, "pgevict: '%s' does not take --%s\n", cmd->name, option_name(given[i]));
-		r = EXIT_USAGE;
-		goto out;
-	}
-	if (via_given && method_given) {
-		fprintf(stderr, "pgevict: --method and --via both name steps; give one\n");
-		{ r = EXIT_USAGE; goto out; }
-	}
-	if (o.conn && (!select_is_empty(&o.sel) || o.via || o.cancel_first)) {
-		fprintf(stderr, "pgevict: --conn names one connection: it takes no selectors, --via or --method\n");
-		{ r = EXIT_USAGE; goto out; }
-	}
-	if (o.no_sql && select_needs_sql(&o.sel)) {
-		fprintf(stderr, "pgevict: --idle-for, --running-for and --app need SQL; drop --no-sql\n");
-		{ r = EXIT_USAGE; goto out; }
-	}
-	if ((cmd->flags & NEED_ROOT) && geteuid() != 0) {
-		fprintf(stderr, "pgevict: '%s' needs root (to read other users' /proc entries)\n", cmd->name);
-		{ r = EXIT_USAGE; goto out; }
-	}
-	r = cmd->fn(&o);
-	fflush(stdout);
-out:
-	if (r == -ENOMEM) {
+	if (r == -ENOMEM)
 		fprintf(stderr, "pgevict: out of memory\n");
-		r = 1;
-	}
-	select_clear(&o.sel);
-	free(o.allow_roles);
-	free(o.allow_hosts);
-	free(o.lock_roles);
-	free(o.lock_dbs);
-	return r;
+	r = r == -EINVAL ? EXIT_USAGE : r == -ENOMEM ? 1 : r;
+	select_clear(&c.o.sel);
+	free(c.o.allow_roles);
+	free(c.o.allow_hosts);
+	free(c.o.lock_roles);
+	free(c.o.lock_dbs);
+	return close_stdout(r);
 }
