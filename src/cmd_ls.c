@@ -1,6 +1,7 @@
 /*
- * cmd_ls.c -- `pgevict ls`: client backends (with --all every child of a
- * postmaster), as a table for people or JSON Lines for scripts.
+ * cmd_ls.c -- `pgevict ls`: client sessions, client backends and walsenders
+ * (with --all every child of a postmaster), as a table for people or JSON
+ * Lines for scripts.
  */
 #include <stdio.h>
 #include <stdlib.h>
