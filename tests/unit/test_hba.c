@@ -158,12 +158,13 @@ static const struct {
 	const char *what;            /* a substring of the message */
 } bad[] = {
 	{ "local all all peer\nlocla all all peer\n", 2, "invalid connection type" },
-	{ "local \"all all peer\n", 1, "unterminated" },
-	{ "local all\n", 1, "end of line before role" },
+	/* an unterminated quote runs to the end of the line */
+	{ "local \"all all peer\n", 1, "end-of-line before role" },
+	{ "local all\n", 1, "end-of-line before role" },
 	{ "local\n", 1, "before database" },
 	{ "host all all md5\n", 1, "before authentication method" },   /* md5 is read as a host name */
 	{ "host all all 10.0.0.1 md5\n", 1, "invalid IP mask" },
-	{ "host all all 10.0.0.0/33 md5\n", 1, "invalid IP address" },
+	{ "host all all 10.0.0.0/33 md5\n", 1, "invalid CIDR mask in address" },
 	{ "host all all 10.0.0.0/8\n", 1, "before authentication method" },
 	{ "host all all 10.0.0.0/8 trust,reject\n", 1, "multiple values" },
 	{ "local all all trustt\n", 1, "invalid authentication method" },
@@ -172,7 +173,7 @@ static const struct {
 	{ "local all all ldap ldapserver\n", 1, "name=value" },
 	{ "host all all 10.0.0.1 ffff:: md5\n", 1, "do not match" },
 	{ "include\n", 1, "exactly one" },
-	{ "\n\nlocal \\\n\"open all peer\n", 3, "unterminated" },
+	{ "\n\nlocal \\\n\"open all peer\n", 3, "end-of-line before role" },
 };
 
 static void test_bad(void **state)
