@@ -14,6 +14,8 @@
  * that cannot be read or used, 1 an internal failure.
  */
 #include <errno.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,26 @@ static int read_included(void *ctx, const char *path, char **ret_text, size_t *r
 	return file_read_all(path, 0, ret_text, ret_len, NULL);
 }
 
+/* hba_parse_opts.resolve: a RADIUS server name, looked up as the server
+ * does when it loads the file (parse_hba_auth_opt: SOCK_DGRAM, any
+ * family), so on the cluster's own host the verdict is the server's. */
+static int resolve_name(void *ctx, const char *name)
+{
+	struct addrinfo hints, *res = NULL;
+	int r;
+
+	(void)ctx;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_family = AF_UNSPEC;
+	r = getaddrinfo(*name ? name : NULL, NULL, &hints, &res);
+	if (r == 0 && !res)
+		r = EAI_NONAME;
+	if (res)
+		freeaddrinfo(res);
+	return r;
+}
+
 static const char *read_err(int r)
 {
 	if (r == -EINVAL)
@@ -60,7 +82,8 @@ static const char *read_err(int r)
 /* One file's verdict printed; 0 would load, 1 would not, 2 unreadable. */
 static int check_one(const struct options *o, const char *path, const char *text, size_t len)
 {
-	struct hba_parse_opts po = { .version = 15, .path = path, .read_file = read_included };
+	struct hba_parse_opts po = { .version = 15, .path = path, .read_file = read_included,
+				     .resolve = resolve_name };
 	struct hba_file f = { 0 };
 	struct hba_error *errs = NULL;
 	size_t nerrs = 0, i;

@@ -831,7 +831,8 @@ static int only_for(const char *name, const char *methods_text, int lineno, stru
 }
 
 /* RADIUS lists: the count, or -1 with the error set. */
-static int radius_list(const char *name, const char *val, int lineno, struct hba_error *err)
+static int radius_list(const char *name, const char *val, const struct hba_parse_opts *o, int lineno,
+		       struct hba_error *err)
 {
 	char **items;
 	int n = split_guc_list(val, &items), i;
@@ -854,12 +855,14 @@ static int radius_list(const char *name, const char *val, int lineno, struct hba
 		if (strcmp(name, "radiusservers") == 0) {
 			int r = numeric_addr(items[i], NULL);
 
-			/* A name the server resolves at load: not judged here,
-			 * but what is neither a name nor a numeric address is
-			 * refused by any resolver. */
-			if (r != 0 && (!items[i][0] || strpbrk(items[i], " \t\"/\\,"))) {
+			/* a name: the server resolves it when it loads the file */
+			if (r != 0 && o->resolve)
+				r = o->resolve(o->ctx, items[i]);
+			else if (r != 0 && items[i][0])
+				r = 0;
+			if (r != 0) {
 				set_err(err, lineno, "could not translate RADIUS server name \"%s\" to address: %s",
-					items[i], gai_strerror(EAI_NONAME));
+					items[i], gai_strerror(r));
 				n = -1;
 				break;
 			}
@@ -871,7 +874,7 @@ static int radius_list(const char *name, const char *val, int lineno, struct hba
 
 /* parse_hba_auth_opt(): one NAME=VAL option of line L (method M). */
 static int auth_opt(const char *name, const char *val, enum hba_type type, enum method m, struct opts_seen *seen,
-		    int lineno, struct hba_error *err)
+		    const struct hba_parse_opts *o, int lineno, struct hba_error *err)
 {
 	if (strcmp(name, "map") == 0) {
 		if (m != M_IDENT && m != M_PEER && m != M_GSS && m != M_SSPI && m != M_CERT)
@@ -948,7 +951,7 @@ static int auth_opt(const char *name, const char *val, enum hba_type type, enum 
 
 		if (m != M_RADIUS)
 			return only_for(name, "radius", lineno, err);
-		if ((n = radius_list(name, val, lineno, err)) < 0)
+		if ((n = radius_list(name, val, o, lineno, err)) < 0)
 			return -EINVAL;
 		if (strcmp(name, "radiusservers") == 0) seen->radiusservers = n;
 		if (strcmp(name, "radiusports") == 0) seen->radiusports = n;
@@ -998,7 +1001,7 @@ static int method_args(enum method m, const struct opts_seen *s, int lineno, str
  * parse_hba_line(): check a rule's fields as PostgreSQL does, in its
  * order, with its messages; set L's indexes.  0 or -EINVAL.
  */
-static int check_rule(struct hba_line *l, int version, struct hba_error *err)
+static int check_rule(struct hba_line *l, const struct hba_parse_opts *o, struct hba_error *err)
 {
 	size_t i = 1, j;
 	const struct hba_field *f;
@@ -1011,7 +1014,7 @@ static int check_rule(struct hba_line *l, int version, struct hba_error *err)
 
 	l->db = l->user = l->addr = l->mask = l->method = -1;
 	if (l->type >= HBA_INCLUDE) {
-		if (version == 15) {
+		if (o->version == 15) {
 			set_err(err, lineno, "invalid connection type \"%s\"", l->fields[0].v[0].text);
 			return -EINVAL;
 		}
@@ -1047,7 +1050,11 @@ static int check_rule(struct hba_line *l, int version, struct hba_error *err)
 		}
 		l->addr = (int)i++;
 		a = &l->fields[l->addr].v[0];
-		if (!(is_keyword(a, "all") || is_keyword(a, "samehost") || is_keyword(a, "samenet"))) {
+		if (!a->quoted && a->text[0] == '@' && a->text[1]) {
+			/* an @file the caller did not read: what the server
+			 * will find there is unknown; the evaluator calls it
+			 * a host name it cannot judge */
+		} else if (!(is_keyword(a, "all") || is_keyword(a, "samehost") || is_keyword(a, "samenet"))) {
 			if (!(str = strdup(a->text)))
 				return -ENOMEM;
 			slash = strchr(str, '/');
@@ -1150,7 +1157,7 @@ static int check_rule(struct hba_line *l, int version, struct hba_error *err)
 			}
 			memcpy(name, t, (size_t)(eq - t));
 			name[eq - t] = '\0';
-			if ((r = auth_opt(name, eq + 1, l->type, m, &seen, lineno, err)) < 0)
+			if ((r = auth_opt(name, eq + 1, l->type, m, &seen, o, lineno, err)) < 0)
 				return r;
 		}
 	return method_args(m, &seen, lineno, err);
@@ -1209,7 +1216,7 @@ static int parse_logical(struct hba_line *l, const char *content, const struct h
 			line_clear(&x);
 			goto out;
 		}
-		if (!t.err && x.nfields > 0 && (line_type(&x, err) < 0 || (r = check_rule(&x, o->version, err)) < 0)) {
+		if (!t.err && x.nfields > 0 && (line_type(&x, err) < 0 || (r = check_rule(&x, o, err)) < 0)) {
 			line_clear(&x);
 			if (r == -ENOMEM)
 				goto out;
@@ -1218,6 +1225,14 @@ static int parse_logical(struct hba_line *l, const char *content, const struct h
 			goto out;
 		}
 		line_clear(&x);
+		if (!t.err) {
+			/* the server's verdict is the expanded one; the line as
+			 * written gets its indexes when it parses too, else it
+			 * is no rule the evaluator can model */
+			if (l->nfields > 0 && (line_type(l, NULL) < 0 || check_rule(l, o, NULL) < 0))
+				l->type = HBA_NONE;
+			goto out;
+		}
 	}
 	if (t.err) {
 		set_err(err, l->lineno, "%s", t.err);
@@ -1228,7 +1243,7 @@ static int parse_logical(struct hba_line *l, const char *content, const struct h
 		goto out;
 	r = line_type(l, err);
 	if (r == 0)
-		r = check_rule(l, o->version, err);
+		r = check_rule(l, o, err);
 	if (r == -ENOMEM)
 		goto out;
 	if (r < 0) {

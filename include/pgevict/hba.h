@@ -74,6 +74,11 @@ struct hba_parse_opts {
 	 * stays one opaque token, as in the lockdown model. */
 	const char *path;
 	int (*read_file)(void *ctx, const char *path, char **ret_text, size_t *ret_len);
+	/* radiusservers: the server resolves each name with getaddrinfo
+	 * (DNS and all) when it loads the file; RESOLVE does the same here
+	 * and returns 0 or the EAI_* error.  Without it a name that is not
+	 * numeric is taken as one that resolves. */
+	int (*resolve)(void *ctx, const char *name);
 	void *ctx;
 };
 
