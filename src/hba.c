@@ -1706,12 +1706,26 @@ static bool cidr_overlap(const struct cidr *a, const struct cidr *b, struct cidr
  * database field left empty drops the line (0, nothing written; 1 when
  * written).
  */
+/* Would PostgreSQL 15 load the one line TEXT[0..LEN)? */
+static bool line_loads(const char *text, size_t len)
+{
+	static const struct hba_parse_opts o15 = { .version = 15 };
+	struct hba_file f;
+	size_t n = 0;
+	int r = hba_parse_ex(text, len, &o15, &f, NULL, &n);
+
+	if (r < 0)
+		return false;
+	hba_file_free(&f);
+	return n == 0;
+}
+
 static int put_line(struct buf *b, const struct hba_line *l, const char *user, const struct cidr *net,
 		    bool repl_only)
 {
 	struct hba_field db = { 0 };
 	struct hba_token *dv;
-	size_t i;
+	size_t i, start = b->len, rule;
 	int r;
 
 	dv = calloc(l->fields[l->db].n, sizeof(*dv));
@@ -1730,6 +1744,7 @@ static int put_line(struct buf *b, const struct hba_line *l, const char *user, c
 		return 0;
 	}
 	r = buf_printf(b, "# kept from line %d of the original\n", l->lineno);
+	rule = b->len;
 	for (i = 0; r >= 0 && i < l->nfields; i++) {
 		int w = i == 0 ? 7 : 15;
 
@@ -1762,7 +1777,16 @@ static int put_line(struct buf *b, const struct hba_line *l, const char *user, c
 		b->len--;
 	if (b->len > 0 && b->p[b->len - 1] == '\\' && buf_add(b, " ", 1) < 0)
 		return -ENOMEM;
-	return buf_add(b, "\n", 1) < 0 ? -ENOMEM : 1;
+	if (buf_add(b, "\n", 1) < 0)
+		return -ENOMEM;
+	/* Never copy what the server would refuse as rewritten (a token
+	 * quoted past the length limit, say): 2, nothing written. */
+	if (!line_loads(b->p + rule, b->len - rule)) {
+		b->len = start;
+		b->p[b->len] = '\0';
+		return 2;
+	}
+	return 1;
 }
 
 static bool is_reject(const struct hba_line *l)
@@ -1808,6 +1832,8 @@ static int keep_for_role(struct buf *b, struct buf *notes, const struct hba_file
 			continue;
 		}
 		r = put_line(b, l, role, NULL, false);
+		if (r == 2)
+			r = note(notes, l, "PostgreSQL would refuse it as rewritten", role);
 	}
 	return r < 0 ? r : 0;
 }
@@ -1841,6 +1867,8 @@ static int keep_for_host(struct buf *b, struct buf *notes, const struct hba_file
 		} else {
 			r = note(notes, l, "host name or samehost/samenet cannot be narrowed", who);
 		}
+		if (r == 2)
+			r = note(notes, l, "PostgreSQL would refuse it as rewritten", who);
 	}
 	return r < 0 ? r : 0;
 }
@@ -1894,6 +1922,8 @@ int hba_lockdown(const struct hba_file *orig, const struct hba_lockdown_opts *o,
 				goto out;
 			any = true;
 			if ((r = put_line(&b, l, NULL, NULL, true)) < 0)
+				goto out;
+			if (r == 2 && (r = note(&notes, l, "PostgreSQL would refuse it as rewritten", "standbys")) < 0)
 				goto out;
 		}
 	}
