@@ -34,7 +34,6 @@ enum {
 	K_AGENT = 1 << 7,    /* --rules, --interval, --once, --check */
 	K_SEVER = 1 << 8,    /* --method, --conn, --iface */
 	K_HBA = 1 << 9,      /* hba lockdown's --owner */
-	K_WORDS = 1 << 10,   /* takes words after the command (hba's) */
 };
 
 enum { NEED_ROOT = 1 << 0 };
@@ -64,7 +63,7 @@ static const struct command commands[] = {
 	/* root is checked by the agent: --check needs none */
 	{ "agent", cmd_agent, K_GLOBAL | K_AGENT, 0, "the sidecar: enforce the rules in --rules DIR" },
 	/* no root: FILEs are the operator's; `hba check` without FILE checks */
-	{ "hba", cmd_hba, K_GLOBAL | K_LOCK | K_HBA | K_WORDS, 0,
+	{ "hba", cmd_hba, K_GLOBAL | K_LOCK | K_HBA, 0,
 	  "check [FILE...]: PostgreSQL's verdict; lockdown FILE: print the lockdown file" },
 };
 
