@@ -33,6 +33,7 @@ enum {
 	K_STATE = 1 << 6,    /* --state-dir */
 	K_AGENT = 1 << 7,    /* --rules, --interval, --once, --check */
 	K_SEVER = 1 << 8,    /* --method, --conn, --iface */
+	K_HBA = 1 << 9,      /* hba lockdown's --owner */
 };
 
 enum { NEED_ROOT = 1 << 0 };
@@ -61,6 +62,9 @@ static const struct command commands[] = {
 	{ "status", cmd_status, K_GLOBAL | K_STATE, NEED_ROOT, "is the cluster locked down, and is that in force" },
 	/* root is checked by the agent: --check needs none */
 	{ "agent", cmd_agent, K_GLOBAL | K_AGENT, 0, "the sidecar: enforce the rules in --rules DIR" },
+	/* no root: FILEs are the operator's; `hba check` without FILE checks */
+	{ "hba", cmd_hba, K_GLOBAL | K_LOCK | K_HBA, 0,
+	  "check [FILE...]: PostgreSQL's verdict; lockdown FILE: print the lockdown file" },
 };
 
 enum {
@@ -70,7 +74,7 @@ enum {
 	O_TOTAL, O_ALLOW_ROLE, O_ALLOW_HOST, O_KICK, O_ROLE, O_DATABASE, O_STATE_DIR,
 	O_RULES, O_INTERVAL, O_ONCE, O_CHECK,
 	O_METHOD, O_CONN, O_IFACE,
-	O_HBA_FILE,
+	O_HBA_FILE, O_OWNER,
 };
 
 static const struct option longopts[] = {
@@ -109,6 +113,7 @@ static const struct option longopts[] = {
 	{ "conn", required_argument, NULL, O_CONN },
 	{ "iface", required_argument, NULL, O_IFACE },
 	{ "hba-file", required_argument, NULL, O_HBA_FILE },
+	{ "owner", required_argument, NULL, O_OWNER },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -125,6 +130,8 @@ static void usage(FILE *f)
 		   "lockdown:  --total --allow-role R --allow-host CIDR --kick --role R --database D\n"
 		   "           --dry-run --state-dir DIR --hba-file PATH (the last two also for unlock and status)\n"
 		   "sever:     --method rst|destroy   --conn ADDR:PORT,ADDR:PORT [--iface IF]\n"
+		   "hba:       hba check [FILE...] (no FILE: the --cluster's own; exit 0 loads, 1 refused, 2 unreadable)\n"
+		   "           hba lockdown [--total] [--allow-role R]... [--allow-host CIDR]... [--owner NAME] FILE\n"
 		   "see pgevict(8)\n");
 }
 
@@ -148,6 +155,8 @@ static int option_kind(int c)
 		return K_STATE;
 	if (c == O_METHOD || c == O_CONN || c == O_IFACE)
 		return K_SEVER;
+	if (c == O_OWNER)
+		return K_HBA;
 	return K_GLOBAL;
 }
 
@@ -222,7 +231,12 @@ int main(int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "-:h", longopts, NULL)) != -1) {
 		const char *arg = optarg;
-		if (c == 1) {           /* a non-option: the command */
+		if (c == 1) {           /* a non-option: the command, then its words */
+			if (cmdname && strcmp(cmdname, "hba") == 0) {
+				if ((r = push(&o.args, &o.nargs, arg)) < 0)
+					goto out;
+				continue;
+			}
 			if (cmdname) {
 				fprintf(stderr, "pgevict: unexpected argument '%s'\n", quoted(arg));
 				{ r = EXIT_USAGE; goto out; }
@@ -317,6 +331,14 @@ int main(int argc, char **argv)
 			method_given = true;
 			break;
 		case O_CONN: o.conn = arg; break;
+		case O_OWNER:
+			if (!*arg || strpbrk(arg, "\n\r")) {
+				fprintf(stderr, "pgevict: bad value for --owner: a name, on one line\n");
+				r = EXIT_USAGE;
+				goto out;
+			}
+			o.owner = arg;
+			break;
 		case O_IFACE:
 			if (!*arg || strlen(arg) >= 16 || strchr(arg, '/')) {
 				fprintf(stderr, "pgevict: bad value '%s' for --iface (an interface name)\n", quoted(arg));
@@ -399,5 +421,6 @@ out:
 	free(o.allow_hosts);
 	free(o.lock_roles);
 	free(o.lock_dbs);
+	free(o.args);
 	return r;
 }
