@@ -702,7 +702,8 @@ static void free_items(char **items)
 /*
  * OpenLDAP's ldap_url_parse() as far as a person writes one: an optional
  * <...> and URL: prefix, the scheme (ldap, ldaps, ldapi, cldap; PostgreSQL
- * then takes only ldap and ldaps), host[:port] with a port of 1-65535,
+ * then takes only ldap and ldaps), host[:port] with a port of 0-65535
+ * (url.c refuses only port < 0 || port > 65535; 0 means the default),
  * then at most dn?attrs?scope?filter?extensions with a known scope.
  * Returns NULL, or why it is refused.  *RET_DN, *RET_ATTRS, *RET_FILTER:
  * the parts given (lud_dn, lud_attrs, lud_filter set).
@@ -787,7 +788,7 @@ static const char *ldap_url_check(const char *url, bool *ret_dn, bool *ret_attrs
 			long p;
 
 			p = strtol(port, &end, 10);
-			if (end == port || *end || p <= 0 || p > 65535) {
+			if (end == port || *end || p < 0 || p > 65535) {
 				why = "Bad parameter to an ldap routine";
 				goto out;
 			}

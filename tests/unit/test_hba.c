@@ -244,6 +244,9 @@ static const struct {
 	{ "host all all 10.0.0.1 255.0.255.0 md5\n", NULL },           /* any mask, contiguous or not */
 	{ "host all all all ldap ldapprefix=cn= ldapsuffix=x\n", NULL },
 	{ "host all all all ldap ldapurl=ldap://h/dc=x?uid?sub\n", NULL },
+	/* OpenLDAP takes port 0 (the default port); only < 0 or > 65535 fail */
+	{ "host all all all ldap ldapurl=ldap://h:0/x\n", NULL },
+	{ "host all all all ldap ldapurl=ldap://h:65536/x\n", "Bad parameter to an ldap routine" },
 	{ "host all all all radius \"radiusservers=127.0.0.1,::1\" radiussecrets=s radiusports=1812\n", NULL },
 	{ "hostssl all all all scram-sha-256 clientcert=verify-ca clientname=DN\n", NULL },
 	{ "local all all ident map=m\n", NULL },                        /* ident on local is peer */
