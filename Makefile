@@ -45,7 +45,7 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/fuzz/fuzz_%)
 HELPER_SRC := $(wildcard tests/helpers/*.c)
 HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/%)
 
-.PHONY: all check check-build demo bench install clean deps fuzz unit
+.PHONY: all check check-build demo bench install clean deps fuzz fuzz-hba unit
 
 all: $(BUILD)/pgevict
 
@@ -99,6 +99,12 @@ demo: deps
 bench: deps
 	$(MAKE) --no-print-directory all $(HELPER_BIN)
 	BUILD=$(BUILD) tests/bench/run.sh
+
+# The differential test of `hba check` against PostgreSQL at scale (root):
+# HBA_DIFF_N files (default 3000) from HBA_DIFF_SEED (default 1).
+fuzz-hba: deps
+	$(MAKE) --no-print-directory all $(HELPER_BIN)
+	HBA_DIFF_N=$${HBA_DIFF_N:-3000} BUILD=$(BUILD) bats tests/integration/hba_diff.bats
 
 deps:
 	@tests/deps.sh

@@ -1093,7 +1093,8 @@ int discover(const struct discover_opts *o, struct discovery *ret)
 		s->title = e->cmdline;
 		e->cmdline = NULL;
 	}
-	qsort(ret->sessions.v, ret->sessions.n, sizeof(*ret->sessions.v), cmp_session);
+	if (ret->sessions.n)      /* v is NULL while there are none */
+		qsort(ret->sessions.v, ret->sessions.n, sizeof(*ret->sessions.v), cmp_session);
 
 	/* Sockets: one dump per family per network namespace. */
 	for (k = 0; k < ret->clusters.n; k++) {

@@ -45,9 +45,13 @@ enum {
 	K_STATE = 1 << 6,    /* --state-dir, --hba-file */
 	K_AGENT = 1 << 7,    /* --rules, --interval, --once, --check */
 	K_SEVER = 1 << 8,    /* --method, --conn, --iface */
+	K_HBA = 1 << 9,      /* hba lockdown's --owner */
 };
 
-enum { NEED_ROOT = 1 << 0 };
+enum {
+	NEED_ROOT = 1 << 0,
+	TAKES_ARGS = 1 << 1,  /* words after the command go to o->args */
+};
 
 struct command {
 	const char *name;
@@ -74,6 +78,9 @@ static const struct command commands[] = {
 	{ "status", cmd_status, K_GLOBAL | K_STATE, NEED_ROOT, "is the cluster locked down, and is that in force" },
 	/* root is checked by the agent: --check needs none */
 	{ "agent", cmd_agent, K_GLOBAL | K_AGENT, 0, "the sidecar: enforce the rules in --rules DIR" },
+	/* no root: FILEs are the operator's; `hba check` without FILE checks */
+	{ "hba", cmd_hba, K_GLOBAL | K_LOCK | K_HBA, TAKES_ARGS,
+	  "check [FILE...]: PostgreSQL's verdict; lockdown FILE: print the lockdown file" },
 };
 
 /* How an option's value is taken. */
@@ -195,6 +202,7 @@ static const struct optdef optdefs[] = {
 	CUSTOM("method", K_SEVER, set_method, " (rst or destroy)"),
 	VALUE("conn", K_SEVER, conn, NULL, false, NULL),
 	VALUE("iface", K_SEVER, iface, check_iface, true, " (an interface name)"),
+	VALUE("owner", K_HBA, owner, check_name, false, ": a name, on one line"),
 };
 
 /* The command line as parsed: the options, the command's name, and which
@@ -219,7 +227,19 @@ static void usage(FILE *f)
 		   "lockdown:  --total --allow-role R --allow-host CIDR --kick --role R --database D\n"
 		   "           --dry-run --state-dir DIR --hba-file PATH (the last two also for unlock and status)\n"
 		   "sever:     --method rst|destroy   --conn ADDR:PORT,ADDR:PORT [--iface IF]\n"
+		   "hba:       hba check [FILE...] (no FILE: the --cluster's own; exit 0 loads, 1 refused, 2 unreadable)\n"
+		   "           hba lockdown [--total] [--allow-role R]... [--allow-host CIDR]... [--owner NAME] FILE\n"
 		   "see pgevict(8)\n");
+}
+
+static const struct command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ELEMENTSOF(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
 }
 
 /* S escaped for one error line (even the operator's own words are echoed
@@ -315,7 +335,13 @@ static int parse_argv(int argc, char **argv, struct cli *c)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "-:h", lo, NULL)) != -1) {
 		const struct optdef *d;
-		if (ch == 1) {          /* a non-option: the command */
+		if (ch == 1) {          /* a non-option: the command, then its words */
+			const struct command *cmd = c->cmdname ? find_command(c->cmdname) : NULL;
+			if (cmd && (cmd->flags & TAKES_ARGS)) {
+				if ((r = push(&c->o.args, &c->o.nargs, optarg)) < 0)
+					return r;
+				continue;
+			}
 			if (c->cmdname) {
 				fprintf(stderr, "pgevict: unexpected argument '%s'\n", quoted(optarg));
 				return -EINVAL;
@@ -362,7 +388,7 @@ static bool given(const struct cli *c, const char *name)
  * options together.  Returns the command, or NULL after one usage line. */
 static const struct command *validate(const struct cli *c)
 {
-	const struct command *cmd = NULL;
+	const struct command *cmd;
 	const struct options *o = &c->o;
 	size_t i;
 
@@ -370,10 +396,7 @@ static const struct command *validate(const struct cli *c)
 		usage(stderr);
 		return NULL;
 	}
-	for (i = 0; i < ELEMENTSOF(commands) && !cmd; i++)
-		if (strcmp(commands[i].name, c->cmdname) == 0)
-			cmd = &commands[i];
-	if (!cmd) {
+	if (!(cmd = find_command(c->cmdname))) {
 		fprintf(stderr, "pgevict: unknown command '%s' (see pgevict --help)\n", quoted(c->cmdname));
 		return NULL;
 	}
@@ -467,5 +490,6 @@ int main(int argc, char **argv)
 	free(c.o.allow_hosts);
 	free(c.o.lock_roles);
 	free(c.o.lock_dbs);
+	free(c.o.args);
 	return close_stdout(r);
 }

@@ -712,8 +712,11 @@ int pgsql_hba_errors(PGconn *conn, char **ret_err)
 	int rc;
 
 	*ret_err = NULL;
-	rc = run_sql(conn, "SELECT line_number, error FROM pg_hba_file_rules"
-			   " WHERE error IS NOT NULL ORDER BY line_number LIMIT 1", 0, NULL, PGRES_TUPLES_OK, &r, ret_err);
+	/* PG15 shows some refused lines (clientcert=1, radiusports=x) as a
+	 * row of NULLs, error included: a NULL type is a refusal too */
+	rc = run_sql(conn, "SELECT coalesce(line_number::text, '?'), coalesce(error, 'line refused')"
+			   " FROM pg_hba_file_rules WHERE error IS NOT NULL OR type IS NULL"
+			   " ORDER BY line_number LIMIT 1", 0, NULL, PGRES_TUPLES_OK, &r, ret_err);
 	if (rc < 0)
 		return rc;
 	if (PQntuples(r) > 0) {
@@ -781,7 +784,8 @@ int pgsql_hba_loaded(PGconn *conn, int64_t mtime_us, bool *ret_loaded, char **re
 
 	*ret_err = NULL;
 	rc = run_sql(conn, "SELECT (extract(epoch FROM pg_conf_load_time()) * 1000000)::bigint,"
-			   " (SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL)", 0, NULL, PGRES_TUPLES_OK,
+			   " (SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL OR type IS NULL)", 0, NULL,
+			   PGRES_TUPLES_OK,
 		     &r, ret_err);
 	if (rc < 0)
 		return rc;

@@ -52,6 +52,10 @@ struct options {
 	/* sever */
 	const char *conn;            /* --conn A:P,B:Q: one connection, no selectors */
 	const char *iface;           /* --iface: where rst captures; NULL: the route */
+	/* hba */
+	const char *owner;           /* hba lockdown --owner: the cluster's OS user */
+	const char **args;           /* words after the command (hba's subcommand, FILEs) */
+	size_t nargs;
 };
 
 int cmd_clusters(const struct options *o);
@@ -64,6 +68,8 @@ int cmd_lockdown(const struct options *o);
 int cmd_unlock(const struct options *o);
 int cmd_status(const struct options *o);
 int cmd_agent(const struct options *o);
+/* `hba check [FILE...]`, `hba lockdown [...] FILE` (cmd_hba.c). */
+int cmd_hba(const struct options *o);
 
 /* `sever --conn`: cut one TCP connection named by its ends (cmd_conn.c);
  * 0 cut and verified, 1 not cut, 2 usage. */

@@ -1,11 +1,10 @@
 /*
  * hba.h -- pg_hba.conf as text and as rules (core, no I/O).
  *
- * Owns the tokenizer and parser (PostgreSQL's rules, see FACTS.md: blanks
- * separate fields, unquoted commas separate list items, '#' starts a
- * comment unless quoted, "..." protects blanks, commas and '#' and makes a
- * keyword a plain name, a trailing backslash continues the line, CRLF is a
- * newline), the writer (a parsed file written back is byte for byte the
+ * Owns the tokenizer and parser, which give PostgreSQL's own verdict on a
+ * file (src/backend/libpq/hba.c of PostgreSQL 15: tokenize_auth_file,
+ * next_token, next_field_expand, parse_hba_line, parse_hba_auth_opt,
+ * load_hba; see hba.c for the build assumptions), the writer (a parsed file written back is byte for byte the
  * input; rendered lines quote what needs quoting), a first-match evaluator
  * that answers "unknown" rather than guess (+role, @file, regexes,
  * hostnames, SSL), and the lockdown generator.  It does not read files:
@@ -19,7 +18,9 @@
 
 #include "pgevict/select.h"
 
-#define HBA_MAX_TOKEN 10240          /* PostgreSQL skips longer tokens */
+#define HBA_MAX_TOKEN 10240          /* PostgreSQL's MAX_TOKEN: a token holds at most
+                                        HBA_MAX_TOKEN - 1 bytes when a character
+                                        (comma, closing quote) follows them */
 
 struct hba_token {
 	char *text;                  /* unquoted, "" unescaped */
@@ -42,7 +43,8 @@ struct hba_line {
 	int lineno;                  /* first physical line, from 1 */
 	struct hba_field *fields;
 	size_t nfields;
-	enum hba_type type;
+	enum hba_type type;          /* HBA_NONE for a refused line too */
+	bool refused;                /* PostgreSQL would refuse this line */
 	/* Indexes into fields for a rule; -1 when absent. */
 	int db, user, addr, mask, method;
 };
@@ -55,15 +57,47 @@ struct hba_file {
 };
 
 struct hba_error {
-	int lineno;
-	char what[160];
+	int lineno;                  /* PostgreSQL's line number; 0: the whole file */
+	char what[512];              /* PostgreSQL's message (long tokens cut) */
+};
+
+/* How hba_parse_ex judges a file. */
+struct hba_parse_opts {
+	/* The PostgreSQL major version whose rules apply: 15 (Debian 12's)
+	 * refuses include directives as unknown connection types; 0 takes
+	 * PG15's rules but accepts PG16's include, include_if_exists and
+	 * include_dir lines (without following them). */
+	int version;
+	/* @file lists: PATH is the file being parsed (relative @names are
+	 * relative to its directory); READ_FILE reads one included file into
+	 * a malloc'd *RET_TEXT (0 or -errno).  Without READ_FILE an @name
+	 * stays one opaque token, as in the lockdown model. */
+	const char *path;
+	int (*read_file)(void *ctx, const char *path, char **ret_text, size_t *ret_len);
+	/* radiusservers: the server resolves each name with getaddrinfo
+	 * (DNS and all) when it loads the file; RESOLVE does the same here
+	 * and returns 0 or the EAI_* error.  Without it a name that is not
+	 * numeric is taken as one that resolves. */
+	int (*resolve)(void *ctx, const char *name);
+	void *ctx;
 };
 
 /*
- * Parse LEN bytes of TEXT.  Returns 0, -EINVAL with *ERR filled for a
- * file PostgreSQL would refuse (unterminated quote, unknown connection
- * type, missing fields, a bad address, an over-long token, a NUL byte),
- * or -ENOMEM.  Free with hba_file_free.
+ * Parse LEN bytes of TEXT as PostgreSQL would (O may be NULL: version 0,
+ * no @file reading).  Every line is parsed; a refused line is kept, marked
+ * refused, with HBA_NONE as its type.  *RET_ERRS (may be NULL) gets one
+ * error per refused line, in order, malloc'd, *RET_NERRS their count; a
+ * file with no rule and no error gets one error for line 0 ("contains no
+ * entries": PostgreSQL refuses to load it).  Returns 0 (errors or not) or
+ * -ENOMEM.  Free with hba_file_free and free().
+ */
+int hba_parse_ex(const char *text, size_t len, const struct hba_parse_opts *o, struct hba_file *ret,
+		 struct hba_error **ret_errs, size_t *ret_nerrs);
+
+/*
+ * hba_parse_ex with version 0: 0 when PostgreSQL would load every line
+ * (an empty file included), -EINVAL with the first refused line in *ERR
+ * (may be NULL) and nothing in *RET, or -ENOMEM.  Free with hba_file_free.
  */
 int hba_parse(const char *text, size_t len, struct hba_file *ret, struct hba_error *err);
 void hba_file_free(struct hba_file *f);
@@ -118,6 +152,9 @@ struct hba_lockdown_opts {
  * dropped, a reject line kept: when unsure, refuse); then reject lines for
  * local, host v4/v6, and replication.  Malloc'd text in *RET, and one
  * line per dropped original line in *RET_NOTES (malloc'd, may be "").
+ * A line PostgreSQL refuses is never copied, and a copied line that
+ * PostgreSQL would refuse as rewritten (a name quoted past the token
+ * limit) is dropped with a note: every line written parses.
  * 0, -EINVAL (an owner or role that cannot be written), -ENOMEM.
  */
 int hba_lockdown(const struct hba_file *orig, const struct hba_lockdown_opts *o, char **ret,

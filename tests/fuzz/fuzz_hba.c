@@ -5,7 +5,8 @@
  * Aborts on broken invariants: a parsed file writes back byte for byte;
  * every token quoted by hba_quote reads back the same; the lockdown file
  * made from any parsed file (with --allow-role and --allow-host) parses,
- * keeps the owner's way in and refuses a stranger over TCP.  Built by
+ * keeps the owner's way in, refuses a stranger over TCP, and has no line
+ * PostgreSQL 15 would refuse.  Built by
  * `make fuzz`; replayed by tests/fuzz/replay.c.
  */
 #include <errno.h>
@@ -71,6 +72,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r != 0)
 		fprintf(stderr, "fuzz_hba: lockdown line %d: %s\n%s", e.lineno, e.what, text);
 	CHECK(r == 0);
+	{
+		/* and PostgreSQL 15 would load every line of it */
+		const struct hba_parse_opts o15 = { .version = 15 };
+		struct hba_file f15;
+		size_t n15 = 0;
+
+		CHECK(hba_parse_ex(text, strlen(text), &o15, &f15, NULL, &n15) == 0);
+		CHECK(n15 == 0);
+		hba_file_free(&f15);
+	}
 	CHECK(hba_eval(&out, &owner, NULL) == HBA_ALLOW);
 	CHECK(hba_eval(&out, &stranger, NULL) != HBA_ALLOW);
 	hba_file_free(&out);

@@ -52,6 +52,8 @@ pe_full() {
 	status --allow-role app
 	agent --via sql
 	agent --user x
+	hba --pid 1
+	unlock --owner x
 	EOF
 }
 

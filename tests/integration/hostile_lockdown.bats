@@ -264,7 +264,7 @@ fileid() { stat -c '%u %g %a' "$1"; }
 	run --separate-stderr pe h2 lockdown --dry-run --json
 	cp -p "$h2_dir/hba.keep" "$h2_data/pg_hba.conf"
 	[ "$st" -eq 0 ]
-	[[ "$out" == *"invalid connection type 'hots"'\x1b'"[2J'"* ]]
+	[[ "$out" == *"invalid connection type \"hots"'\x1b'"[2J\""* ]]
 	if printf '%s' "$out" | grep -q $'\033'; then false; fi
 	if printf '%s' "$out" | grep -q $'\007'; then false; fi
 	[ "$status" -eq 0 ]

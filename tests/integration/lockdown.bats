@@ -281,8 +281,20 @@ alive() { kill -0 "$1" 2>/dev/null; }
 
 @test "a lockdown file PostgreSQL will not load is caught before the reload, or by the probe after it, and the original goes back" {
 	# an original line PostgreSQL 15 refuses (ldap needs a base DN or a
-	# prefix): PostgreSQL keeps running on the previous rules
+	# prefix) is seen by pgevict's own parser now: --allow-* refuses to
+	# build on it, and nothing is written
+	cp -p "$k1_data/pg_hba.conf" "$k1_dir/hba.keep11"
 	echo "host all app 10.99.0.0/16 ldap ldapserver=ldap.example.com" >>"$k1_data/pg_hba.conf"
+	before=$(file_sha)
+	run pe lockdown --allow-role app
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"requires argument \"ldapbasedn\""*"--allow-* needs its rules"* ]]
+	[ "$(file_sha)" = "$before" ]
+	cp -p "$k1_dir/hba.keep11" "$k1_data/pg_hba.conf"
+	# what pgevict cannot judge: an @file list it does not follow (the
+	# server cannot open it, so it refuses the line); PostgreSQL keeps
+	# running on the previous rules
+	echo "host @/nonexistent/pgevict-dbs.txt app 10.99.0.0/16 md5" >>"$k1_data/pg_hba.conf"
 	pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$k1_data" reload >/dev/null
 	before=$(file_sha)
 	# with SQL: pg_hba_file_rules shows the error before any reload

@@ -158,12 +158,13 @@ static const struct {
 	const char *what;            /* a substring of the message */
 } bad[] = {
 	{ "local all all peer\nlocla all all peer\n", 2, "invalid connection type" },
-	{ "local \"all all peer\n", 1, "unterminated" },
-	{ "local all\n", 1, "end of line before role" },
+	/* an unterminated quote runs to the end of the line */
+	{ "local \"all all peer\n", 1, "end-of-line before role" },
+	{ "local all\n", 1, "end-of-line before role" },
 	{ "local\n", 1, "before database" },
 	{ "host all all md5\n", 1, "before authentication method" },   /* md5 is read as a host name */
 	{ "host all all 10.0.0.1 md5\n", 1, "invalid IP mask" },
-	{ "host all all 10.0.0.0/33 md5\n", 1, "invalid IP address" },
+	{ "host all all 10.0.0.0/33 md5\n", 1, "invalid CIDR mask in address" },
 	{ "host all all 10.0.0.0/8\n", 1, "before authentication method" },
 	{ "host all all 10.0.0.0/8 trust,reject\n", 1, "multiple values" },
 	{ "local all all trustt\n", 1, "invalid authentication method" },
@@ -172,7 +173,7 @@ static const struct {
 	{ "local all all ldap ldapserver\n", 1, "name=value" },
 	{ "host all all 10.0.0.1 ffff:: md5\n", 1, "do not match" },
 	{ "include\n", 1, "exactly one" },
-	{ "\n\nlocal \\\n\"open all peer\n", 3, "unterminated" },
+	{ "\n\nlocal \\\n\"open all peer\n", 3, "end-of-line before role" },
 };
 
 static void test_bad(void **state)
@@ -196,6 +197,125 @@ static void test_bad(void **state)
 		const char nul[] = "local all all peer\nlocal a\0l all peer\n";
 		assert_int_equal(hba_parse(nul, sizeof(nul) - 1, &f, &e), -EINVAL);
 		assert_int_equal(e.lineno, 2);
+	}
+}
+
+/* The kinds the differential test found where the old parser and
+ * PostgreSQL 15 disagreed, each judged as PostgreSQL 15 does. */
+static const struct {
+	const char *text;
+	const char *what;            /* NULL: loads; else a substring of the message */
+} kinds[] = {
+	/* accepted by the old parser, refused by the server */
+	{ "host all all 10.0.0.0/8 bsd\n", "not supported by this build" },
+	{ "host all all 10.0.0.0/8 sspi\n", "not supported by this build" },
+	{ "local all all gss\n", "gssapi authentication is not supported on local sockets" },
+	{ "host all all 10.0.0.0/8 cert\n", "only supported on hostssl" },
+	{ "hostssl all all all cert clientcert=verify-ca\n", "verify-full" },
+	{ "host all all all md5 frobnicate=1\n", "unrecognized authentication option name" },
+	{ "host all all all md5 map=m\n", "\"map\" is only valid" },
+	{ "host all all all ldap ldapserver=h\n", "requires argument \"ldapbasedn\"" },
+	{ "host all all all radius radiussecrets=s\n", "requires argument \"radiusservers\"" },
+	{ "host all all all radius radiusservers=127.0.0.1\n", "requires argument \"radiussecrets\"" },
+	{ "host all all all ldap ldapbasedn=x ldapport=abc\n", "invalid LDAP port number" },
+	{ "host all all all md5 clientcert=verify-full\n", "only be configured for \"hostssl\"" },
+	{ "hostssl all all all md5 clientcert=1\n", "invalid value for clientcert" },
+	{ "host all all all radius radiusservers=127.0.0.1 radiussecrets=s radiusports=x\n", "RADIUS port" },
+	{ "host all all 127.1 md5\n", "invalid IP mask \"md5\"" },        /* 127.1 is an address */
+	{ "host all all 1234 md5\n", "invalid IP mask" },
+	{ "include conf.d/x.conf\n", "invalid connection type \"include\"" },
+	{ "# nothing\n", "contains no entries" },
+	{ "", "contains no entries" },
+	{ "host all all all ldap ldapbasedn=x ldapprefix=y\n", "cannot use ldapbasedn" },
+	{ "host all all all ldap ldapurl=ldapi://x/\n", "unsupported LDAP URL scheme" },
+	{ "host all all db.example.com/8 md5\n", "both host name and CIDR mask" },
+	/* refused by the old parser, loaded by the server */
+	{ "local \"all all peer\nlocal all all peer\n", "end-of-line before role" },   /* line 1 only */
+	{ "local all all peer # a\0b\nlocal all all peer\n", NULL },  /* NUL: the rest of the line is cut */
+	{ "host all all 127.1/32 md5\n", NULL },
+	{ "host all all 0/0 md5\n", NULL },
+	{ "host all all 010.0.0.1/8 md5\n", NULL },
+	{ "host all all 0x0a000001/8 md5\n", NULL },
+	{ "host all all 10.0.0.0/+8 md5\n", NULL },
+	{ "host all all 10.0.0.1 255.255.255 md5\n", NULL },
+	{ "host all all 10.0.0.1 0xffffff00 md5\n", NULL },
+	{ "host all all 10.0.0.1 8 md5\n", NULL },
+	{ "host all all fe80::1%lo ffff:: md5\n", NULL },
+	{ "host all all 10.0.0.1 255.0.255.0 md5\n", NULL },           /* any mask, contiguous or not */
+	{ "host all all all ldap ldapprefix=cn= ldapsuffix=x\n", NULL },
+	{ "host all all all ldap ldapurl=ldap://h/dc=x?uid?sub\n", NULL },
+	/* OpenLDAP takes port 0 (the default port); only < 0 or > 65535 fail */
+	{ "host all all all ldap ldapurl=ldap://h:0/x\n", NULL },
+	{ "host all all all ldap ldapurl=ldap://h:65536/x\n", "Bad parameter to an ldap routine" },
+	{ "host all all all radius \"radiusservers=127.0.0.1,::1\" radiussecrets=s radiusports=1812\n", NULL },
+	{ "hostssl all all all scram-sha-256 clientcert=verify-ca clientname=DN\n", NULL },
+	{ "local all all ident map=m\n", NULL },                        /* ident on local is peer */
+	{ "hostgssenc all all all gss include_realm=0 krb_realm=X\n", NULL },
+	{ "host all all all ldap ldapbasedn=x ldapscheme=nonsense\n", NULL },   /* only logged */
+};
+
+static void test_kinds(void **state)
+{
+	const struct hba_parse_opts o15 = { .version = 15 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(kinds); i++) {
+		size_t len = strlen(kinds[i].text);
+		struct hba_file f;
+		struct hba_error *errs = NULL;
+		size_t n = 0;
+
+		if (strstr(kinds[i].text, "# a"))
+			len += strlen(kinds[i].text + len + 1) + 1;     /* past the NUL */
+		assert_int_equal(hba_parse_ex(kinds[i].text, len, &o15, &f, &errs, &n), 0);
+		if (!kinds[i].what && n)
+			fail_msg("kind %zu refused: line %d: %s", i, errs[0].lineno, errs[0].what);
+		if (kinds[i].what && (n != 1 || !strstr(errs[0].what, kinds[i].what)))
+			fail_msg("kind %zu: %zu errors, first '%s', want '%s'", i, n, n ? errs[0].what : "",
+				 kinds[i].what);
+		free(errs);
+		hba_file_free(&f);
+	}
+}
+
+/* next_token's check: before every character it takes, fail when 10239
+ * bytes are stored; a blank or the end of the line takes none. */
+static void test_token_limit(void **state)
+{
+	const struct hba_parse_opts o15 = { .version = 15 };
+	const struct {
+		size_t n;
+		const char *pre, *post;
+		bool loads;
+	} t[] = {
+		{ 10239, "local ", " all peer\n", true },
+		{ 10240, "local ", " all peer\n", false },
+		{ 10239, "local ", ",x all peer\n", false },
+		{ 10238, "local ", ",x all peer\n", true },
+		{ 10238, "local \"", "\" all peer\n", true },
+		{ 10239, "local \"", "\" all peer\n", false },
+		{ 10239, "local all all peer ", "#c\n", false },   /* no limit, but not name=value */
+		{ 10235, "local all all peer map=", "\n", true },      /* map= counts */
+		{ 10236, "local all all peer map=", "\n", false },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(t); i++) {
+		size_t pl = strlen(t[i].pre), n = t[i].n, len = pl + n + strlen(t[i].post);
+		char *text = malloc(len + 1);
+		struct hba_file f;
+		size_t nerr = 0;
+
+		memcpy(text, t[i].pre, pl);
+		memset(text + pl, 'a', n);
+		strcpy(text + pl + n, t[i].post);
+		assert_int_equal(hba_parse_ex(text, len, &o15, &f, NULL, &nerr), 0);
+		if ((nerr == 0) != t[i].loads)
+			fail_msg("case %zu: %s", i, nerr ? "refused" : "loaded");
+		hba_file_free(&f);
+		free(text);
 	}
 }
 
@@ -408,6 +528,37 @@ static void test_lockdown_names(void **state)
 	hba_file_free(&src);
 }
 
+/* A kept line that PostgreSQL would refuse as rewritten (an option with a
+ * backslash gets quoted, and the closing quote comes after 10239 bytes)
+ * is dropped, with a note, not written. */
+static void test_lockdown_drops_refused(void **state)
+{
+	const char *roles[] = { "app" };
+	struct hba_lockdown_opts o = { .owner = "postgres", .roles = roles, .nroles = 1 };
+	size_t n = 10239;
+	char *orig = malloc(n + 64), *text, *notes;
+	struct hba_file f, *out;
+	const struct hba_conn app = { true, NULL, "app", "x", false, -1 };
+	int k;
+
+	(void)state;
+	k = sprintf(orig, "local all all peer map=");
+	memset(orig + k, 'a', n - 4);
+	orig[k + 1] = '\\';
+	strcpy(orig + k + n - 4, "\n");
+	assert_int_equal(hba_parse(orig, strlen(orig), &f, NULL), 0);
+	assert_int_equal(hba_lockdown(&f, &o, &text, &notes), 0);
+	assert_non_null(strstr(notes, "line 1 not kept for app: PostgreSQL would refuse it as rewritten"));
+	free(text);
+	free(notes);
+	hba_file_free(&f);
+	out = lockdown(orig, &o, &notes);
+	assert_int_equal(hba_eval(out, &app, NULL), HBA_REJECT);
+	free(notes);
+	free_file(out);
+	free(orig);
+}
+
 static void test_quote_roundtrip(void **state)
 {
 	const char *names[] = { "plain", "with space", "a,b", "#x", "say \"hi\"", "", "tail\\", "+x" };
@@ -435,10 +586,13 @@ int main(void)
 		cmocka_unit_test(test_line_numbers),
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_kinds),
+		cmocka_unit_test(test_token_limit),
 		cmocka_unit_test(test_eval),
 		cmocka_unit_test(test_lockdown_default),
 		cmocka_unit_test(test_lockdown_allow),
 		cmocka_unit_test(test_lockdown_names),
+		cmocka_unit_test(test_lockdown_drops_refused),
 		cmocka_unit_test(test_quote_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
