@@ -218,6 +218,29 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	[ "$(file_sha)" = "$ORIG_SHA" ]
 }
 
+@test "a missing pg_hba.conf is the operator's to name: one line, exit 2, nothing written; --role alone needs no file" {
+	mv "$k1_data/pg_hba.conf" "$k1_dir/hba.away"
+	run pe lockdown
+	st=$status out=$output
+	run pe lockdown --hba-file "$k1_dir/nodir/pg_hba.conf"
+	st2=$status out2=$output
+	run pe lockdown --role bob
+	st3=$status
+	run pe unlock
+	st4=$status
+	mv "$k1_dir/hba.away" "$k1_data/pg_hba.conf"
+	[ "$st3" -eq 0 ] && [ "$st4" -eq 0 ]
+	[ "$(pgt_sql k1 "select rolcanlogin from pg_roles where rolname='bob'")" = t ]
+	[ "$st" -eq 2 ]
+	[ "$out" = "pgevict: cannot read '$k1_data/pg_hba.conf': No such file or directory" ]
+	[ "$st2" -eq 2 ]
+	[ "$out2" = "pgevict: cannot read '$k1_dir/nodir/pg_hba.conf': No such file or directory" ]
+	[ ! -e "$SD"/*/state.json ]
+	[ ! -e "$SD"/*/original ]
+	[ "$(file_sha)" = "$ORIG_SHA" ]
+	tcp app; [ "$status" -eq 0 ]
+}
+
 @test "a configuration manager in the process table is warned about" {
 	cp /bin/sleep "$k1_dir/run/patroni"
 	"$k1_dir/run/patroni" 30 </dev/null >/dev/null 2>&1 3>&- 4>&- &
