@@ -325,6 +325,38 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	[ "$(jq -r .phase <<<"$output")" = null ]
 }
 
+@test "a rollback whose record cannot be put back says so, and unlock still repairs" {
+	command -v strace >/dev/null || skip "needs strace (apt-get install strace)"
+	run pe lockdown
+	[ "$status" -eq 0 ]
+	run pe unlock
+	[ "$status" -eq 0 ]
+	d=$(ls -d "$SD"/*/)
+	d=${d%/}
+	echo "host all app 10.99.0.0/16 ldap ldapserver=ldap.example.com" >>"$k1_data/pg_hba.conf"
+	pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$k1_data" reload >/dev/null
+	before=$(file_sha)
+	# every unlink of state.json fails: the first lockdown's record
+	# cannot be removed when the file goes back
+	run strace -qq -o /dev/null -P "$d/state.json" -e trace=unlink -e inject=unlink:error=EIO \
+		"$PGEVICT" --cluster "$k1_data" lockdown --allow-role app --state-dir "$SD"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"PostgreSQL would not load the lockdown file"* ]]
+	[[ "$output" == *"cannot put back the record in '$d' (Input/output error)"*"run \`pgevict unlock\`"* ]]
+	[[ "$output" == *"is back as it was before this run"* ]]
+	[ "$(file_sha)" = "$before" ]
+	tcp bob; [ "$status" -eq 0 ]
+	run --separate-stderr pe status --json
+	[ "$(jq -r .phase <<<"$output")" = locking ]
+	# the original is on disk: unlock clears the record, and says
+	# PostgreSQL cannot load that original
+	run pe unlock
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"PostgreSQL cannot load it"* ]]
+	[ ! -e "$d/state.json" ]
+	[ "$(file_sha)" = "$before" ]
+}
+
 @test "every slot taken, the superuser's too: lockdown says it cannot prove it; with --kick it frees the slots and proves it" {
 	pgt_cluster_create k3 "max_connections=8" "superuser_reserved_connections=2"
 	pgt_sql k3 "create role app login" >/dev/null
