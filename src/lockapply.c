@@ -62,32 +62,37 @@ struct ax {
 	int status;
 };
 
+/* A line to the caller's SAY or NOTE. */
+static void vreport(const struct lockrun *run, void (*fn)(void *, const char *), const char *fmt, va_list ap)
+{
+	char *line = NULL;
+
+	if (vasprintf(&line, fmt, ap) < 0) {
+		fn(run->rep.ctx, "out of memory");
+		return;
+	}
+	fn(run->rep.ctx, line);
+	free(line);
+}
+
 static void say(const struct lockrun *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(const struct lockrun *run, const char *fmt, ...)
 {
-	char *line = NULL;
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&line, fmt, ap);
+	vreport(run, run->rep.say, fmt, ap);
 	va_end(ap);
-	run->rep.say(run->rep.ctx, n < 0 ? "out of memory" : line);
-	free(n < 0 ? NULL : line);
 }
 
 static void note(const struct lockrun *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(const struct lockrun *run, const char *fmt, ...)
 {
-	char *line = NULL;
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vasprintf(&line, fmt, ap);
+	vreport(run, run->rep.note, fmt, ap);
 	va_end(ap);
-	run->rep.note(run->rep.ctx, n < 0 ? "out of memory" : line);
-	free(n < 0 ? NULL : line);
 }
 
 static void result(struct ax *x, const char *action, bool ok, const char *proof)
@@ -549,14 +554,16 @@ static void undo(struct ax *x, enum lockplan_undo u)
 	}
 }
 
-int lockapply_lockdown(const struct lockrun *run, struct lockplan *p)
+/* The steps of P in order; the undo of the one that fails.  The exit
+ * status. */
+static int carry_out(const struct lockrun *run, struct lockplan *p, int (*step)(struct ax *, enum lockplan_step))
 {
 	struct ax x = { run, p, NULL, PROBE_OTHER, 0, NULL, NULL, 1 };
 	size_t i;
 
 	openlog("pgevict", LOG_PID, LOG_DAEMON);
 	for (i = 0; i < p->nops; i++) {
-		int r = lockdown_step(&x, p->ops[i].step);
+		int r = step(&x, p->ops[i].step);
 
 		if (r == STEP_FAIL)
 			undo(&x, p->ops[i].undo);
@@ -566,6 +573,11 @@ int lockapply_lockdown(const struct lockrun *run, struct lockplan *p)
 	pgsql_close(x.conn);
 	free(x.msg);
 	return x.status;
+}
+
+int lockapply_lockdown(const struct lockrun *run, struct lockplan *p)
+{
+	return carry_out(run, p, lockdown_step);
 }
 
 /* ---- unlock ---- */
@@ -663,19 +675,5 @@ static int unlock_step(struct ax *x, enum lockplan_step step)
 
 int lockapply_unlock(const struct lockrun *run, struct lockplan *p)
 {
-	struct ax x = { run, p, NULL, PROBE_OTHER, 0, NULL, NULL, 1 };
-	size_t i;
-
-	openlog("pgevict", LOG_PID, LOG_DAEMON);
-	for (i = 0; i < p->nops; i++) {
-		int r = unlock_step(&x, p->ops[i].step);
-
-		if (r == STEP_FAIL)
-			undo(&x, p->ops[i].undo);
-		if (r != STEP_OK)
-			break;
-	}
-	pgsql_close(x.conn);
-	free(x.msg);
-	return x.status;
+	return carry_out(run, p, unlock_step);
 }
