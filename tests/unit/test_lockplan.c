@@ -472,6 +472,7 @@ static void test_second(void **state)
 	/* a second --allow-role app adds nothing twice */
 	base(&x);
 	second_allow(&x);
+	free(x.saved.allow_roles);           /* none yet */
 	x.saved.allow_roles = calloc(2, sizeof(char *));
 	x.saved.allow_roles[0] = strdup("app");
 	x.saved.nallow_roles = 1;
@@ -601,6 +602,7 @@ static void test_rollback_record(void **state)
 	plan(&x, &p);
 	assert_false(p.forget_on_restore);
 	assert_int_equal(lockstate_copy(&p.rec, &live), 0);
+	free(live.roles);                    /* none yet */
 	live.roles = calloc(1, sizeof(*live.roles));
 	live.roles[0] = (struct lock_item){ strdup("bob"), true, true };
 	live.nroles = 1;
