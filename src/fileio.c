@@ -141,6 +141,67 @@ static int open_root(int rootfd)
 			   : open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
+/* The symlink COMP in *CUR: its target goes before the rest *P of *TODO
+ * (an absolute one restarts at the root, *WHERE too).  0 or -errno. */
+static int follow_link(int rootfd, int *cur, const char *comp, char **todo, char **p, char **where)
+{
+	char target[4096], *next;
+	ssize_t n = readlinkat(*cur, comp, target, sizeof(target) - 1);
+
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	if (asprintf(&next, "%s/%s", target, *p) < 0)
+		return -ENOMEM;
+	free(*todo);
+	*todo = next;
+	*p = next;
+	if (target[0] == '/') {
+		int root = open_root(rootfd);
+
+		if (root < 0)
+			return -errno;
+		close(*cur);
+		*cur = root;
+		free(*where);
+		if (!(*where = strdup("/")))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Into the directory COMP of *CUR, the one checked as ST (not one swapped
+ * in meanwhile); *WHERE names it.  0 or -errno. */
+static int step_into(int *cur, const char *comp, const struct stat *st, char **where)
+{
+	int next = openat(*cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st2;
+	char *w;
+
+	if (next < 0)
+		return -errno;
+	if (fstat(next, &st2) < 0 || st2.st_dev != st->st_dev || st2.st_ino != st->st_ino) {
+		close(next);
+		return -EAGAIN;
+	}
+	close(*cur);
+	*cur = next;
+	if (strcmp(comp, "..") == 0) {
+		w = strdup(*where);
+		if (w && strrchr(w, '/') && strrchr(w, '/') != w)
+			*strrchr(w, '/') = '\0';
+		else if (w)
+			strcpy(w, "/");
+	} else if (asprintf(&w, "%s%s%s", *where, strcmp(*where, "/") == 0 ? "" : "/", comp) < 0) {
+		w = NULL;
+	}
+	if (!w)
+		return -ENOMEM;
+	free(*where);
+	*where = w;
+	return 0;
+}
+
 static int chase_trusted(int rootfd, const char *path, int *ret_dirfd, char **ret_name, char **ret_bad,
 			 uid_t *ret_bad_uid)
 {
@@ -195,40 +256,9 @@ static int chase_trusted(int rootfd, const char *path, int *ret_dirfd, char **re
 			goto out;
 		}
 		if (S_ISLNK(st.st_mode)) {
-			char target[4096], *next;
-			ssize_t n;
-
-			if (++links > MAX_LINKS) {
-				r = -ELOOP;
+			r = ++links > MAX_LINKS ? -ELOOP : follow_link(rootfd, &cur, comp, &todo, &p, &where);
+			if (r < 0)
 				goto out;
-			}
-			n = readlinkat(cur, comp, target, sizeof(target) - 1);
-			if (n < 0) {
-				r = -errno;
-				goto out;
-			}
-			target[n] = '\0';
-			if (asprintf(&next, "%s/%s", target, p) < 0) {
-				r = -ENOMEM;
-				goto out;
-			}
-			free(todo);
-			todo = next;
-			p = todo;
-			if (target[0] == '/') {
-				int root = open_root(rootfd);
-				if (root < 0) {
-					r = -errno;
-					goto out;
-				}
-				close(cur);
-				cur = root;
-				free(where);
-				if (!(where = strdup("/"))) {
-					r = -ENOMEM;
-					goto out;
-				}
-			}
 			continue;
 		}
 		if (last) {
@@ -246,39 +276,8 @@ static int chase_trusted(int rootfd, const char *path, int *ret_dirfd, char **re
 			r = -ENOTDIR;
 			goto out;
 		}
-		{
-			int next = openat(cur, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			char *w;
-			struct stat st2;
-
-			if (next < 0) {
-				r = -errno;
-				goto out;
-			}
-			/* the one we checked, not one swapped in meanwhile */
-			if (fstat(next, &st2) < 0 || st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
-				close(next);
-				r = -EAGAIN;
-				goto out;
-			}
-			close(cur);
-			cur = next;
-			if (strcmp(comp, "..") == 0) {
-				w = strdup(where);
-				if (w && strrchr(w, '/') && strrchr(w, '/') != w)
-					*strrchr(w, '/') = '\0';
-				else if (w)
-					strcpy(w, "/");
-			} else if (asprintf(&w, "%s%s%s", where, strcmp(where, "/") == 0 ? "" : "/", comp) < 0) {
-				w = NULL;
-			}
-			if (!w) {
-				r = -ENOMEM;
-				goto out;
-			}
-			free(where);
-			where = w;
-		}
+		if ((r = step_into(&cur, comp, &st, &where)) < 0)
+			goto out;
 	}
 	{
 		int dfd = openat(cur, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

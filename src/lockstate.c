@@ -17,37 +17,6 @@
 
 #include "pgevict/lockstate.h"
 
-static void items_free(struct lock_item *v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i].name);
-	free(v);
-}
-
-static void strs_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-void lockstate_clear(struct lockstate *s)
-{
-	if (!s)
-		return;
-	free(s->data_dir);
-	free(s->hba_file);
-	strs_free(s->allow_roles, s->nallow_roles);
-	strs_free(s->allow_hosts, s->nallow_hosts);
-	items_free(s->roles, s->nroles);
-	items_free(s->dbs, s->ndbs);
-	memset(s, 0, sizeof(*s));
-}
-
 /* The names of the state directory of a data directory: "/srv/pg-main"
  * -> "srv-pg_main" (the old name, before 0.2: '/' -> '-', other bytes but
  * [A-Za-z0-9._] -> '_', so /srv/pg-main and /srv/pg_main shared one), and

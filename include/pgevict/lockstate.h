@@ -21,45 +21,11 @@
 #include <sys/types.h>
 
 #include "pgevict/fileio.h"
-#include "pgevict/sha256.h"
+#include "pgevict/lockplan.h"
 
 #define LOCKSTATE_DEFAULT_DIR "/var/lib/pgevict"
 
-struct lock_item {
-	char *name;
-	bool was;                    /* LOGIN / ALLOW_CONNECTIONS before */
-	bool applied;                /* the ALTER ran */
-};
-
-struct lockstate {
-	char phase[16];              /* "locking", "locked", "unlocking" */
-	int64_t since_us;
-	char *data_dir;
-	char *hba_file;
-	bool file_locked;            /* pg_hba.conf was replaced */
-	bool hba_dir_known;          /* the two below were recorded */
-	dev_t hba_dir_dev;           /* the directory written through, */
-	ino_t hba_dir_ino;           /* as resolved at lockdown */
-	mode_t mode;                 /* the original's */
-	uid_t uid;
-	gid_t gid;
-	char original_sha[SHA256_HEX_LEN];
-	char lockdown_sha[SHA256_HEX_LEN];
-	bool total;
-	char **allow_roles;
-	size_t nallow_roles;
-	char **allow_hosts;
-	size_t nallow_hosts;
-	char probe_host[64];         /* "" = the Unix socket */
-	int probe_before;            /* enum probe_result before the lockdown */
-	bool proven;
-	struct lock_item *roles;
-	size_t nroles;
-	struct lock_item *dbs;
-	size_t ndbs;
-};
-
-void lockstate_clear(struct lockstate *s);
+/* struct lockstate, the record, and lockstate_clear: lockplan.h (core). */
 
 /* The name of DATA_DIR's state directory, malloc'd: e.g. "/srv/pg-main"
  * -> "srv-pg_main.3f2a9c1e5b7d4a60".  NULL when out of memory. */

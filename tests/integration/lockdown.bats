@@ -218,6 +218,29 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	[ "$(file_sha)" = "$ORIG_SHA" ]
 }
 
+@test "a missing pg_hba.conf is the operator's to name: one line, exit 2, nothing written; --role alone needs no file" {
+	mv "$k1_data/pg_hba.conf" "$k1_dir/hba.away"
+	run pe lockdown
+	st=$status out=$output
+	run pe lockdown --hba-file "$k1_dir/nodir/pg_hba.conf"
+	st2=$status out2=$output
+	run pe lockdown --role bob
+	st3=$status
+	run pe unlock
+	st4=$status
+	mv "$k1_dir/hba.away" "$k1_data/pg_hba.conf"
+	[ "$st3" -eq 0 ] && [ "$st4" -eq 0 ]
+	[ "$(pgt_sql k1 "select rolcanlogin from pg_roles where rolname='bob'")" = t ]
+	[ "$st" -eq 2 ]
+	[ "$out" = "pgevict: cannot read '$k1_data/pg_hba.conf': No such file or directory" ]
+	[ "$st2" -eq 2 ]
+	[ "$out2" = "pgevict: cannot read '$k1_dir/nodir/pg_hba.conf': No such file or directory" ]
+	[ ! -e "$SD"/*/state.json ]
+	[ ! -e "$SD"/*/original ]
+	[ "$(file_sha)" = "$ORIG_SHA" ]
+	tcp app; [ "$status" -eq 0 ]
+}
+
 @test "a configuration manager in the process table is warned about" {
 	cp /bin/sleep "$k1_dir/run/patroni"
 	"$k1_dir/run/patroni" 30 </dev/null >/dev/null 2>&1 3>&- 4>&- &
@@ -312,6 +335,38 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	run --separate-stderr pe status --json
 	[ "$(jq -r .locked <<<"$output")" = false ]
 	[ "$(jq -r .phase <<<"$output")" = null ]
+}
+
+@test "a rollback whose record cannot be put back says so, and unlock still repairs" {
+	command -v strace >/dev/null || skip "needs strace (apt-get install strace)"
+	run pe lockdown
+	[ "$status" -eq 0 ]
+	run pe unlock
+	[ "$status" -eq 0 ]
+	d=$(ls -d "$SD"/*/)
+	d=${d%/}
+	echo "host all app 10.99.0.0/16 ldap ldapserver=ldap.example.com" >>"$k1_data/pg_hba.conf"
+	pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$k1_data" reload >/dev/null
+	before=$(file_sha)
+	# every unlink of state.json fails: the first lockdown's record
+	# cannot be removed when the file goes back
+	run strace -qq -o /dev/null -P "$d/state.json" -e trace=unlink -e inject=unlink:error=EIO \
+		"$PGEVICT" --cluster "$k1_data" lockdown --allow-role app --state-dir "$SD"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"PostgreSQL would not load the lockdown file"* ]]
+	[[ "$output" == *"cannot put back the record in '$d' (Input/output error)"*"run \`pgevict unlock\`"* ]]
+	[[ "$output" == *"is back as it was before this run"* ]]
+	[ "$(file_sha)" = "$before" ]
+	tcp bob; [ "$status" -eq 0 ]
+	run --separate-stderr pe status --json
+	[ "$(jq -r .phase <<<"$output")" = locking ]
+	# the original is on disk: unlock clears the record, and says
+	# PostgreSQL cannot load that original
+	run pe unlock
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"PostgreSQL cannot load it"* ]]
+	[ ! -e "$d/state.json" ]
+	[ "$(file_sha)" = "$before" ]
 }
 
 @test "every slot taken, the superuser's too: lockdown says it cannot prove it; with --kick it frees the slots and proves it" {

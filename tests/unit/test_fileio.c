@@ -1,11 +1,11 @@
 /*
- * test_fileio.c -- fileio.h and lockstate.h's naming on a scratch
- * directory: a FIFO, a directory or a final symlink is refused at once
- * (never a hang), the size limit holds, file_resolve follows a symlink only
- * through components root alone can change, file_replace_at leaves the
- * new bytes and no lock file, and the state directories of two data
- * directories that differ only in '-' and '_' differ; an old-named state
- * directory is adopted only when its state names the same data directory.
+ * test_fileio.c -- fileio.h on a scratch directory: a FIFO, a directory or
+ * a final symlink is refused at once (never a hang), the size limit holds,
+ * file_resolve follows a symlink only through components root alone can
+ * change, file_resolve_in keeps "..", "/" and absolute symlinks inside its
+ * root, file_replace_at leaves the new bytes and no lock file,
+ * file_replace and fsync_dir_of work on a path.  (lockstate.h's state
+ * directory: test_lockstate.c.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,44 +22,8 @@
 #include <cmocka.h>
 
 #include "pgevict/fileio.h"
-#include "pgevict/lockstate.h"
 
-static char top[64];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(top, sizeof(top), "/tmp/pgevict-unit.XXXXXX");
-	return mkdtemp(top) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[128];
-
-	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", top);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static char *at(const char *name)
-{
-	static char buf[8][256];
-	static unsigned n;
-	char *b = buf[n++ % 8];
-
-	snprintf(b, 256, "%s/%s", top, name);
-	return b;
-}
-
-static void put(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-}
+#include "scratch.h"
 
 static void test_read_refuses(void **state)
 {
@@ -118,7 +82,12 @@ static void test_resolve(void **state)
 	assert_int_equal(chmod(at("conf"), 0777), 0);
 	assert_int_equal(file_resolve(at("conf/hba"), &dfd, &name, &bad, &bad_uid), -ELOOP);
 	assert_non_null(bad);
-	assert_string_equal(bad, geteuid() == 0 ? at("conf") : top);   /* the first not root's alone */
+	/* the first not root's alone: as root, the directory others may
+	 * write; else ours, top or above it (TMPDIR) */
+	if (geteuid() == 0)
+		assert_string_equal(bad, at("conf"));
+	else
+		assert_int_equal(strncmp(bad, top, strlen(bad)), 0);
 	free(bad);
 	bad = NULL;
 	/* a directory on the path that is a link, same */
@@ -195,69 +164,75 @@ static void test_replace_at(void **state)
 	close(dfd);
 }
 
-static void test_state_names(void **state)
+static void test_resolve_in(void **state)
 {
-	char *a = lockdir_name("/srv/pg-main"), *b = lockdir_name("/srv/pg_main"), *l;
-	char longp[600];
+	char *name = NULL, *bad = NULL;
+	struct stat a, b;
+	int root, dfd = -1;
 
 	(void)state;
-	assert_non_null(a);
-	assert_non_null(b);
-	assert_string_not_equal(a, b);
-	assert_int_equal(strncmp(a, "srv-pg_main.", 12), 0);
-	assert_int_equal(strlen(a), 12 + 16);
-	free(a);
-	free(b);
-	memset(longp, 'x', sizeof(longp) - 1);
-	longp[0] = '/';
-	longp[sizeof(longp) - 1] = '\0';
-	l = lockdir_name(longp);
-	assert_non_null(l);
-	assert_true(strlen(l) < 255);
-	free(l);
+	/* a root of its own (a container's): "/x", ".." at the top and an
+	 * absolute symlink all stay inside it */
+	assert_int_equal(mkdir(at("ctr"), 0755), 0);
+	assert_int_equal(mkdir(at("ctr/etc"), 0755), 0);
+	put(at("ctr/etc/pg_hba.conf"), "local all all peer\n");
+	root = open(at("ctr"), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(root >= 0);
+	assert_int_equal(file_resolve_in(root, "/etc/pg_hba.conf", &dfd, &name, &bad, NULL), 0);
+	assert_string_equal(name, "pg_hba.conf");
+	assert_int_equal(fstat(dfd, &a), 0);
+	assert_int_equal(stat(at("ctr/etc"), &b), 0);
+	assert_true(a.st_ino == b.st_ino);
+	close(dfd);
+	free(name);
+	assert_int_equal(file_resolve_in(root, "/../../etc/pg_hba.conf", &dfd, &name, &bad, NULL), 0);
+	assert_int_equal(fstat(dfd, &a), 0);
+	assert_true(a.st_ino == b.st_ino);     /* not the host's /etc */
+	close(dfd);
+	free(name);
+	assert_int_equal(file_resolve_in(root, "/", &dfd, &name, NULL, NULL), -EINVAL);
+	assert_int_equal(file_resolve_in(root, "/nodir/pg_hba.conf", &dfd, &name, NULL, NULL), -ENOENT);
+	assert_int_equal(file_resolve_in(root, "/etc/pg_hba.conf/x", &dfd, &name, NULL, NULL), -ENOTDIR);
+	if (geteuid() == 0) {
+		/* root's own link, absolute: followed inside the root only */
+		assert_int_equal(symlink("/etc", at("ctr/conf")), 0);
+		assert_int_equal(file_resolve_in(root, "/conf/pg_hba.conf", &dfd, &name, &bad, NULL), 0);
+		assert_int_equal(fstat(dfd, &a), 0);
+		assert_true(a.st_ino == b.st_ino);
+		close(dfd);
+		free(name);
+	}
+	close(root);
 }
 
-static void test_state_adopt(void **state)
+static void test_replace_path(void **state)
 {
-	struct lockdir d = { NULL, -1 };
-	struct lockstate s, got;
-	char *name;
+	char *buf = NULL;
+	size_t len;
 	struct stat st;
 
 	(void)state;
-	/* a lockdown in force under the old name of /srv/pg-main */
-	assert_int_equal(mkdir(at("sd"), 0700), 0);
-	assert_int_equal(mkdir(at("sd/srv-pg_main"), 0700), 0);
-	memset(&s, 0, sizeof(s));
-	snprintf(s.phase, sizeof(s.phase), "locked");
-	s.data_dir = strdup("/srv/pg_main");
-	s.hba_file = strdup("/srv/pg_main/pg_hba.conf");
-	s.hba_dir_known = true;
-	s.hba_dir_dev = 42;
-	s.hba_dir_ino = 4242;
-	d.path = strdup(at("sd/srv-pg_main"));
-	assert_int_equal(lockstate_save(&d, &s), 0);
-	lockdir_close(&d);
-	/* /srv/pg-main shares the old name: that state is never its own */
-	assert_int_equal(lockdir_open(at("sd"), "/srv/pg-main", true, true, &d, NULL), 0);
-	assert_int_equal(lockstate_load(&d, &got), -ENOENT);
-	lockdir_close(&d);
-	assert_int_equal(stat(at("sd/srv-pg_main/state.json"), &st), 0);
-	/* /srv/pg_main: moved to the new name, fields kept */
-	assert_int_equal(lockdir_open(at("sd"), "/srv/pg_main", false, true, &d, NULL), 0);
-	name = lockdir_name("/srv/pg_main");
-	assert_non_null(strstr(d.path, name));
-	free(name);
-	memset(&got, 0, sizeof(got));
-	assert_int_equal(lockstate_load(&d, &got), 0);
-	assert_string_equal(got.data_dir, "/srv/pg_main");
-	assert_true(got.hba_dir_known);
-	assert_int_equal(got.hba_dir_dev, 42);
-	assert_int_equal(got.hba_dir_ino, 4242);
-	assert_int_equal(stat(at("sd/srv-pg_main"), &st), -1);
-	lockstate_clear(&got);
-	lockstate_clear(&s);
-	lockdir_close(&d);
+	assert_int_equal(mkdir(at("p"), 0700), 0);
+	assert_int_equal(file_replace(at("p/state.json"), "{}\n", 3, 0600, geteuid(), getegid()), 0);
+	assert_int_equal(file_read_all(at("p/state.json"), 0, &buf, &len, &st), 0);
+	assert_string_equal(buf, "{}\n");
+	assert_int_equal(st.st_mode & 07777, 0600);
+	free(buf);
+	/* replaced whole, with an empty file too */
+	assert_int_equal(file_replace(at("p/state.json"), "", 0, 0600, geteuid(), getegid()), 0);
+	assert_int_equal(file_read_all(at("p/state.json"), 0, &buf, &len, NULL), 0);
+	assert_int_equal(len, 0);
+	free(buf);
+	assert_int_equal(access(at("p/state.json" FILE_REPLACE_SUFFIX), F_OK), -1);
+	assert_int_equal(file_replace(at("nodir/f"), "x", 1, 0600, geteuid(), getegid()), -ENOENT);
+	assert_int_equal(fsync_dir_of(at("p/state.json")), 0);
+	assert_int_equal(fsync_dir_of(at("nodir/f")), -ENOENT);
+	/* the default limit, and one byte over a given one */
+	assert_int_equal(file_replace(at("p/ten"), "0123456789", 10, 0600, geteuid(), getegid()), 0);
+	assert_int_equal(file_read_all(at("p/ten"), 10, &buf, &len, NULL), 0);
+	free(buf);
+	assert_int_equal(file_read_all(at("p/ten"), 9, &buf, &len, NULL), -EFBIG);
+	assert_int_equal(file_read_all(at("p/none"), 0, &buf, &len, NULL), -ENOENT);
 }
 
 int main(void)
@@ -266,8 +241,8 @@ int main(void)
 		cmocka_unit_test(test_read_refuses),
 		cmocka_unit_test(test_resolve),
 		cmocka_unit_test(test_replace_at),
-		cmocka_unit_test(test_state_names),
-		cmocka_unit_test(test_state_adopt),
+		cmocka_unit_test(test_resolve_in),
+		cmocka_unit_test(test_replace_path),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
