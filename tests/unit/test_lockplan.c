@@ -274,7 +274,7 @@ static const struct {
 	  "cannot read '/srv/pg/pg_hba.conf': not a regular file (a FIFO, directory, device or socket?)", NULL },
 	{ "an original PostgreSQL refuses: standbys' lines dropped", broken_orig, 0, NULL, LOCKDOWN_OPS },
 	{ "an original PostgreSQL refuses, --allow-role", broken_orig_allow, 2,
-	  "cannot read '/srv/pg/pg_hba.conf' line 1: invalid connection type 'hots'; --allow-* needs its rules", NULL },
+	  "cannot read '/srv/pg/pg_hba.conf' line 1: invalid connection type \"hots\"; --allow-* needs its rules", NULL },
 	{ "a saved original that does not match its checksum", tampered, 1,
 	  "the saved original in '" STATE_DIR "' does not match its checksum; nothing was changed", NULL },
 	{ "a saved original that cannot be read", unreadable_saved, 1,
@@ -443,7 +443,7 @@ static void test_options(void **state)
 	broken_orig(&x);
 	plan(&x, &p);
 	assert_int_equal(p.nnotes, 1);
-	assert_string_equal(p.notes[0], "'/srv/pg/pg_hba.conf' line 1: invalid connection type 'hots'; standbys' "
+	assert_string_equal(p.notes[0], "'/srv/pg/pg_hba.conf' line 1: invalid connection type \"hots\"; standbys' "
 			    "lines cannot be kept");
 	lockplan_free(&p);
 }
