@@ -7,6 +7,8 @@
  * shares with the agent and lockdown --kick, as it does the output.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include "pgevict/escape.h"
 #include "pgevict/evict.h"
 #include "pgevict/ladder.h"
+#include "pgevict/procfs.h"
 
 /* The progress line on a terminal, after the first second. */
 struct progress {
@@ -173,6 +176,27 @@ int cmd_evict_report(const struct options *o, enum action action, const struct p
 	return status;
 }
 
+/* Does --iface name no interface where rst would capture?  Known only
+ * when every cluster of PLAN is in this network namespace (the step
+ * captures in the backend's). */
+static bool iface_missing(const struct options *o, const struct evict_params *p, const struct plan *plan)
+{
+	unsigned long self = 0;
+	size_t i;
+	int pfd;
+
+	if (!o->iface || !(p->steps & STEP_BIT(STEP_RST)) || if_nametoindex(o->iface) != 0)
+		return false;
+	if ((pfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return false;
+	procfs_netns(pfd, 0, &self);
+	close(pfd);
+	for (i = 0; i < plan->n; i++)
+		if (plan->v[i].s->cluster->netns && plan->v[i].s->cluster->netns != self)
+			return false;
+	return true;
+}
+
 /* The engine on PLAN with P, a progress line on a terminal. */
 static int run_engine(const struct evict_params *p, const struct plan *plan, struct evict_result *res,
 		      bool *ret_destroy_unsupported)
@@ -215,8 +239,12 @@ static int evict_cmd(const struct options *o, enum action action)
 	}
 	if ((r = cmd_discover(o, &d)) != 0)
 		return r;
-	if (ladder_plan(action, p.steps, &o->sel, &d.sessions, d.now_us, &plan) < 0 ||
-	    !(res = calloc(plan.n ? plan.n : 1, sizeof(*res))) ||
+	if (ladder_plan(action, p.steps, &o->sel, &d.sessions, d.now_us, &plan) == 0 && iface_missing(o, &p, &plan)) {
+		char *e = escape_term(o->iface);
+		fprintf(stderr, "pgevict: --iface: no such interface '%s'\n", e ? e : "?");
+		free(e);
+		status = EXIT_USAGE;
+	} else if (!plan.v || !(res = calloc(plan.n ? plan.n : 1, sizeof(*res))) ||
 	    (plan.n && run_engine(&p, &plan, res, &destroy_unsupported) < 0))
 		fprintf(stderr, "pgevict: out of memory\n");
 	else
