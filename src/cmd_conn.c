@@ -63,6 +63,14 @@ int cmd_sever_conn(const struct options *o)
 	/* to the verified cut; closing the capture costs an RCU grace
 	 * period more, which the connection no longer waits for */
 	ms = r == 0 ? res.elapsed_ms : now_ms() - t0;
+	if (r == -ENODEV) {
+		/* --iface names no interface here: the operator's to fix */
+		char *e = escape_term(o->iface);
+		closelog();
+		fprintf(stderr, "pgevict: --iface: no such interface '%s'\n", e ? e : "?");
+		free(e);
+		return EXIT_USAGE;
+	}
 	if (r < 0) {
 		syslog(LOG_NOTICE, "sever conn=%s failed: %s", o->conn, res.reason);
 		closelog();

@@ -33,6 +33,7 @@
 
 #include "pgevict/cmd.h"
 #include "pgevict/escape.h"
+#include "pgevict/evict.h"
 #include "pgevict/lockapply.h"
 #include "pgevict/lockplan.h"
 #include "pgevict/lockstate.h"
@@ -611,29 +612,48 @@ int cmd_unlock(const struct options *o)
  * DB's. */
 static int kick(struct lk *k, const struct session *const *ses, size_t n, const char *user, const char *db)
 {
-	struct options ko = *k->o;
-	size_t i;
-	int r;
-
-	select_init(&ko.sel);
-	ko.dry_run = false;
-	for (i = 0; i < n; i++)
-		if (select_add_process(&ko.sel, ses[i]->pid, ses[i]->start_ticks) < 0)
-			goto oom;
-	if (user && select_add(&ko.sel, "user", user) < 0)
-		goto oom;
-	if (db && select_add(&ko.sel, "db", db) < 0)
-		goto oom;
 	/* the spec that picked this cluster (its data directory path may
 	 * also be a host cluster's, or another container's) */
-	ko.cluster = k->o->cluster ? k->o->cluster : k->c->data_dir;
-	r = cmd_terminate(&ko);
-	select_clear(&ko.sel);
-	return r;
+	struct discover_opts dopts = { .cluster_spec = k->o->cluster ? k->o->cluster : k->c->data_dir,
+				       .no_sql = k->o->no_sql, .dsn = k->o->dsn };
+	struct discovery d = { 0 };
+	struct selector sel;
+	struct plan plan = { 0 };
+	struct evict_params p;
+	struct evict_result *res = NULL;
+	bool unsupported = false;
+	size_t i;
+	int r = 1;
+
+	select_init(&sel);
+	for (i = 0; i < n; i++)
+		if (select_add_process(&sel, ses[i]->pid, ses[i]->start_ticks) < 0)
+			goto oom;
+	if ((user && select_add(&sel, "user", user) < 0) || (db && select_add(&sel, "db", db) < 0))
+		goto oom;
+	if (select_is_empty(&sel)) {
+		r = 0;          /* none to end */
+		goto out;
+	}
+	if (discover(&dopts, &d) < 0) {
+		say("--kick: cannot find the sessions of the cluster again");
+		goto out;
+	}
+	cmd_evict_params(k->o, ACTION_TERMINATE, &p);
+	p.dry_run = false;
+	if (ladder_plan(ACTION_TERMINATE, p.steps, &sel, &d.sessions, d.now_us, &plan) < 0 ||
+	    !(res = calloc(plan.n ? plan.n : 1, sizeof(*res))) || evict(&p, &plan, res, &unsupported) < 0)
+		goto oom;
+	r = cmd_evict_report(k->o, ACTION_TERMINATE, &plan, res, unsupported);
+	goto out;
 oom:
-	select_clear(&ko.sel);
 	say("out of memory");
-	return 1;
+out:
+	free(res);
+	plan_clear(&plan);
+	discovery_clear(&d);
+	select_clear(&sel);
+	return r;
 }
 
 /* ---- status ---- */

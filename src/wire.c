@@ -33,8 +33,8 @@ struct wire {
 	size_t link_len[2];
 	bool have_link[2];
 	int raw;                     /* raw IP socket, -1 until needed */
-	char *err;
-	size_t errlen;
+	uint8_t addr[2][16];         /* the ends on the wire */
+	uint16_t port[2];
 };
 
 static int64_t mono_us(void)
@@ -222,69 +222,92 @@ out:
 	return r;
 }
 
-int wire_cut(int family, const uint8_t *a, uint16_t ap, const uint8_t *b, uint16_t bp,
-	     const char *iface, long long timeout_ms, struct wire_result *ret)
+/* The link's addresses (v4-mapped IPv6 taken as IPv4), the routes to
+ * both ends, the interface, the capture, the state machine.  0 or -errno
+ * (-ENODEV: IFACE is no interface here), ret->reason says what failed. */
+static int wire_setup(struct wire *w, int family, const uint8_t *a, uint16_t ap, const uint8_t *b, uint16_t bp,
+		      const char *iface, struct wire_result *ret)
 {
-	struct wire w;
-	uint8_t wa[16] = { 0 }, wb[16] = { 0 };
-	char filter[512], ea[INET6_ADDRSTRLEN + 8], eb[INET6_ADDRSTRLEN + 8], sa[INET6_ADDRSTRLEN],
-	     sb[INET6_ADDRSTRLEN], ifname[IF_NAMESIZE] = "";
-	bool local[2];
+	char filter[512], sa[INET6_ADDRSTRLEN], sb[INET6_ADDRSTRLEN];
 	int ifindex[2], r, i;
-	int64_t t0 = mono_us(), deadline = t0 + timeout_ms * 1000;
-	enum cut_state st;
 
-	memset(ret, 0, sizeof(*ret));
-	memset(&w, 0, sizeof(w));
-	w.raw = -1;
-	w.err = ret->reason;
-	w.errlen = sizeof(ret->reason);
-	w.diag_family = family;
-	memcpy(w.diag_addr[0], a, family == AF_INET6 ? 16 : 4);
-	memcpy(w.diag_addr[1], b, family == AF_INET6 ? 16 : 4);
+	w->diag_family = family;
+	memcpy(w->diag_addr[0], a, family == AF_INET6 ? 16 : 4);
+	memcpy(w->diag_addr[1], b, family == AF_INET6 ? 16 : 4);
 	if (family == AF_INET6 && is_v4mapped(a) && is_v4mapped(b)) {
 		family = AF_INET;
-		memcpy(wa, a + 12, 4);
-		memcpy(wb, b + 12, 4);
+		memcpy(w->addr[0], a + 12, 4);
+		memcpy(w->addr[1], b + 12, 4);
 	} else {
-		memcpy(wa, a, family == AF_INET6 ? 16 : 4);
-		memcpy(wb, b, family == AF_INET6 ? 16 : 4);
+		memcpy(w->addr[0], a, family == AF_INET6 ? 16 : 4);
+		memcpy(w->addr[1], b, family == AF_INET6 ? 16 : 4);
 	}
-	w.family = family;
+	w->family = family;
+	w->port[0] = ap;
+	w->port[1] = bp;
+	if (iface && if_nametoindex(iface) == 0) {
+		snprintf(ret->reason, sizeof(ret->reason), "no such interface '%s'", iface);
+		return -ENODEV;
+	}
 	for (i = 0; i < 2; i++) {
-		r = route_lookup(family, i ? wb : wa, &ifindex[i], &local[i]);
+		r = route_lookup(family, w->addr[i], &ifindex[i], &ret->local[i]);
 		if (r < 0) {
-			inet_ntop(family, i ? wb : wa, sa, sizeof(sa));
+			inet_ntop(family, w->addr[i], sa, sizeof(sa));
 			snprintf(ret->reason, sizeof(ret->reason), "no route to '%s': %s", sa, strerror(-r));
-			goto out;
+			return r;
 		}
-		ret->local[i] = local[i];
 	}
 	if (iface) {
-		snprintf(ifname, sizeof(ifname), "%s", iface);
+		snprintf(ret->iface, sizeof(ret->iface), "%s", iface);
 	} else {
-		int idx = !local[0] ? ifindex[0] : !local[1] ? ifindex[1] : ifindex[0];
-		if (!if_indextoname((unsigned)idx, ifname)) {
+		int idx = !ret->local[0] ? ifindex[0] : !ret->local[1] ? ifindex[1] : ifindex[0];
+		if (!if_indextoname((unsigned)idx, ret->iface)) {
 			r = -errno;
 			snprintf(ret->reason, sizeof(ret->reason), "cannot name interface %d: %s", idx, strerror(-r));
-			goto out;
+			return r;
 		}
 	}
-	snprintf(ret->iface, sizeof(ret->iface), "%s", ifname);
-	inet_ntop(family, wa, sa, sizeof(sa));
-	inet_ntop(family, wb, sb, sizeof(sb));
+	inet_ntop(family, w->addr[0], sa, sizeof(sa));
+	inet_ntop(family, w->addr[1], sb, sizeof(sb));
 	snprintf(filter, sizeof(filter),
 		 "%s tcp and ((src host %s and src port %u and dst host %s and dst port %u) or "
 		 "(src host %s and src port %u and dst host %s and dst port %u))",
 		 family == AF_INET6 ? "ip6 and" : "ip and", sa, ap, sb, bp, sb, bp, sa, ap);
-	if (!(w.cap = open_pcap(ifname, filter, ret->reason, sizeof(ret->reason)))) {
-		r = -EIO;
-		goto out;
-	}
-	w.cap_dlt = pcap_datalink(w.cap);
-	w.cap_is_lo = strcmp(ifname, "lo") == 0 && w.cap_dlt == PKT_DLT_EN10MB;
-	cut_init(&w.c, family, wa, ap, local[0], wb, bp, local[1], (uint32_t)(t0 ^ getpid()));
-	w.c.rate_us = probe_spacing_us();
+	if (!(w->cap = open_pcap(ret->iface, filter, ret->reason, sizeof(ret->reason))))
+		return -EIO;
+	w->cap_dlt = pcap_datalink(w->cap);
+	w->cap_is_lo = strcmp(ret->iface, "lo") == 0 && w->cap_dlt == PKT_DLT_EN10MB;
+	cut_init(&w->c, family, w->addr[0], ap, ret->local[0], w->addr[1], bp, ret->local[1],
+		 (uint32_t)(mono_us() ^ getpid()));
+	w->c.rate_us = probe_spacing_us();
+	return 0;
+}
+
+/* Check the local ends the state machine asks about.  0 or -errno. */
+static int wire_check(struct wire *w, struct wire_result *ret)
+{
+	int i, r;
+
+	for (i = 0; i < 2; i++)
+		if (w->c.end[i].local && !w->c.end[i].gone) {
+			r = local_alive(w, i);
+			if (r < 0) {
+				snprintf(ret->reason, sizeof(ret->reason), "cannot dump sockets: %s", strerror(-r));
+				return r;
+			}
+			cut_mark_gone(&w->c, i, r == 0);
+		}
+	return 0;
+}
+
+/* Run the state machine until it is done or DEADLINE: send, check,
+ * capture.  0 with *RET_ST, or -errno (ret->reason says what failed). */
+static int wire_run(struct wire *w, int64_t deadline, long long timeout_ms, struct wire_result *ret,
+		    enum cut_state *ret_st)
+{
+	char ea[INET6_ADDRSTRLEN + 8];
+	int r;
+
 	for (;;) {
 		struct cut_out out[2];
 		size_t n, k;
@@ -292,50 +315,57 @@ int wire_cut(int family, const uint8_t *a, uint16_t ap, const uint8_t *b, uint16
 		int64_t now = mono_us(), wake;
 		struct pollfd pfd;
 
-		st = cut_next(&w.c, now, out, &n, &check, &wake);
+		*ret_st = cut_next(&w->c, now, out, &n, &check, &wake);
 		for (k = 0; k < n; k++)
-			if ((r = send_seg(&w, &out[k])) < 0) {
-				fmt_end(family, out[k].to ? wb : wa, out[k].to ? bp : ap, ea, sizeof(ea));
+			if ((r = send_seg(w, &out[k])) < 0) {
+				fmt_end(w->family, w->addr[out[k].to], w->port[out[k].to], ea, sizeof(ea));
 				snprintf(ret->reason, sizeof(ret->reason), "cannot send toward %s: %.160s", ea,
-					 r == -EIO ? pcap_geterr(w.cap) : strerror(-r));
-				goto out;
+					 r == -EIO ? pcap_geterr(w->cap) : strerror(-r));
+				return r;
 			}
 		if (check) {
-			for (i = 0; i < 2; i++)
-				if (w.c.end[i].local && !w.c.end[i].gone) {
-					r = local_alive(&w, i);
-					if (r < 0) {
-						snprintf(ret->reason, sizeof(ret->reason), "cannot dump sockets: %s",
-							 strerror(-r));
-						goto out;
-					}
-					cut_mark_gone(&w.c, i, r == 0);
-				}
+			if ((r = wire_check(w, ret)) < 0)
+				return r;
 			continue;
 		}
-		if (st != CUT_RUNNING)
-			break;
+		if (*ret_st != CUT_RUNNING)
+			return 0;
 		if (now >= deadline) {
 			snprintf(ret->reason, sizeof(ret->reason), "not cut within %lld ms", timeout_ms);
-			break;
+			return 0;
 		}
 		if (wake > deadline)
 			wake = deadline;
-		pfd.fd = pcap_get_selectable_fd(w.cap);
+		pfd.fd = pcap_get_selectable_fd(w->cap);
 		pfd.events = POLLIN;
 		if (wake > now && poll(&pfd, 1, (int)((wake - now + 999) / 1000)) < 0 && errno != EINTR) {
 			r = -errno;
 			snprintf(ret->reason, sizeof(ret->reason), "poll: %s", strerror(errno));
-			goto out;
+			return r;
 		}
-		if (pcap_dispatch(w.cap, -1, on_frame, (u_char *)&w) < 0) {
-			r = -EIO;
-			snprintf(ret->reason, sizeof(ret->reason), "capture on '%s' failed: %.160s", ifname,
-				 pcap_geterr(w.cap));
-			goto out;
+		if (pcap_dispatch(w->cap, -1, on_frame, (u_char *)w) < 0) {
+			snprintf(ret->reason, sizeof(ret->reason), "capture on '%s' failed: %.160s", ret->iface,
+				 pcap_geterr(w->cap));
+			return -EIO;
 		}
 	}
-	r = 0;
+}
+
+int wire_cut(int family, const uint8_t *a, uint16_t ap, const uint8_t *b, uint16_t bp,
+	     const char *iface, long long timeout_ms, struct wire_result *ret)
+{
+	struct wire w;
+	char ea[INET6_ADDRSTRLEN + 8], eb[INET6_ADDRSTRLEN + 8];
+	int64_t t0 = mono_us();
+	enum cut_state st;
+	int r, i;
+
+	memset(ret, 0, sizeof(*ret));
+	memset(&w, 0, sizeof(w));
+	w.raw = -1;
+	if ((r = wire_setup(&w, family, a, ap, b, bp, iface, ret)) < 0 ||
+	    (r = wire_run(&w, t0 + timeout_ms * 1000, timeout_ms, ret, &st)) < 0)
+		goto out;
 	ret->elapsed_ms = (mono_us() - t0) / 1000;
 	ret->cut = st == CUT_DONE;
 	if (st == CUT_FAILED)
@@ -343,8 +373,8 @@ int wire_cut(int family, const uint8_t *a, uint16_t ap, const uint8_t *b, uint16
 	if (w.c.absent) {
 		/* no need to dump first: a probe toward an end without the
 		 * socket draws a RST from its kernel */
-		fmt_end(family, wa, ap, ea, sizeof(ea));
-		fmt_end(family, wb, bp, eb, sizeof(eb));
+		fmt_end(w.family, w.addr[0], ap, ea, sizeof(ea));
+		fmt_end(w.family, w.addr[1], bp, eb, sizeof(eb));
 		snprintf(ret->reason, sizeof(ret->reason), "no such connection %s <-> %s (a probe drew a RST)", ea,
 			 eb);
 		r = -ENOENT;

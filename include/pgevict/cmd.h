@@ -13,6 +13,7 @@
 #include <stdbool.h>
 
 #include "pgevict/discover.h"
+#include "pgevict/ladder.h"
 #include "pgevict/select.h"
 
 #define EXIT_USAGE 2
@@ -43,7 +44,6 @@ struct options {
 	const char *state_dir;       /* NULL: LOCKSTATE_DEFAULT_DIR */
 	const char *hba_file;        /* --hba-file: the pg_hba.conf the operator
 	                                names; overrides discovery's */
-	const char *rule;            /* agent: the rule acting, for syslog */
 	/* agent */
 	const char *rules_dir;       /* --rules DIR (or one file) */
 	int64_t interval_ms;         /* --interval */
@@ -74,6 +74,25 @@ int cmd_hba(const struct options *o);
 /* `sever --conn`: cut one TCP connection named by its ends (cmd_conn.c);
  * 0 cut and verified, 1 not cut, 2 usage. */
 int cmd_sever_conn(const struct options *o);
+
+/* Shared by cancel/terminate/sever, the agent and lockdown --kick
+ * (cmd_evict.c). */
+struct evict_params;
+struct evict_result;
+
+/* The engine's parameters from O for ACTION (--via, --cancel-first,
+ * --dry-run, --step-timeout, --dsn, --iface), audited to syslog. */
+void cmd_evict_params(const struct options *o, enum action action, struct evict_params *ret);
+
+/* The engine's audit sink: one syslog line (the caller opened syslog);
+ * RULE: the rule acting (a string), or NULL. */
+void cmd_evict_syslog(void *rule, enum action action, const struct session *s, const char *what);
+
+/* Print one row or JSON line per item of PLAN with its result (a CLUSTER
+ * column when PLAN spans clusters), or that none matched; returns the exit
+ * status of the outcomes. */
+int cmd_evict_report(const struct options *o, enum action action, const struct plan *plan,
+		     const struct evict_result *res, bool destroy_unsupported);
 
 /* Shared by the commands (output.c). */
 

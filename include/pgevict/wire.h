@@ -37,7 +37,8 @@ struct wire_result {
  * first end that is not local (lo when both are).  TIMEOUT_MS bounds the
  * whole.  0 when it ran (ret->cut says whether the connection is gone,
  * ret->reason why not); -ENOENT when there is no such connection (a probe
- * toward an end drew a RST from its kernel);
+ * toward an end drew a RST from its kernel); -ENODEV when IFACE names no
+ * interface of this namespace;
  * -errno when it could not start (ret->reason says what failed).
  */
 int wire_cut(int family, const uint8_t *a, uint16_t ap, const uint8_t *b, uint16_t bp,

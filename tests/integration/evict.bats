@@ -151,6 +151,44 @@ alive() { kill -0 "$1" 2>/dev/null; }
 	pgt_release "$h"
 }
 
+@test "a Unix-socket session: the plan notes it cannot be cut on the network; ended by the sql step, no such note" {
+	PGT_OSUSER=postgres pgt_hold e1 "host=$e1_sock user=u3 dbname=postgres" 1 idle "$e1_dir/run/unixsql"
+	h=$PGT_HOLD_PID
+	read -r upid _ <"$e1_dir/run/unixsql"
+	run "$PGEVICT" --cluster "$e1_port" terminate --pid "$upid" --dry-run --json
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .outcome <<<"$output")" = planned ]
+	[[ "$(jq -r .note <<<"$output")" == *"cannot be cut on the network"* ]]
+	run "$PGEVICT" --cluster "$e1_port" terminate --pid "$upid" --json
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .outcome <<<"$output")" = gone ]
+	[ "$(jq -r .step <<<"$output")" = sql ]
+	[ "$(jq -r .note <<<"$output")" = null ]
+	refute alive "$upid"
+	run "$PGEVICT" --cluster "$e1_port" terminate --pid "$upid"
+	[ "$status" -eq 0 ]
+	refute grep -q "cannot be cut" <<<"$output"
+	no_reset
+	pgt_release "$h"
+}
+
+@test "a walsender not named by --pid: the dry run says skipped, as the real run does, and it stays" {
+	pgt_hold e1 "host=127.0.0.1 user=postgres dbname=postgres replication=database" 1 idle "$e1_dir/run/ws"
+	h=$PGT_HOLD_PID
+	read -r wpid _ <"$e1_dir/run/ws"
+	[ "$(pgt_sql e1 "select backend_type from pg_stat_activity where pid = $wpid")" = walsender ]
+	run "$PGEVICT" --cluster "$e1_port" terminate --user postgres --client 127.0.0.1 --dry-run --json
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | jq -r "select(.pid == $wpid) | .outcome")" = skipped ]
+	[[ "$(printf '%s\n' "$output" | jq -r "select(.pid == $wpid) | .note")" == *"walsender"* ]]
+	run "$PGEVICT" --cluster "$e1_port" terminate --user postgres --client 127.0.0.1 --json
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | jq -r "select(.pid == $wpid) | .outcome")" = skipped ]
+	alive "$wpid"
+	no_reset
+	pgt_release "$h"
+}
+
 @test "every slot taken, the superuser's too: terminate still works through signals, exit 0" {
 	used=$(pgt_sql e1 "select count(*) from pg_stat_activity where backend_type = 'client backend' and pid <> pg_backend_pid()")
 	free=$((12 - 2 - used))

@@ -7,6 +7,7 @@
 # another session between the same two hosts must stay up.
 
 load common
+bats_require_minimum_version 1.5.0
 
 setup_file() {
 	[ "$(id -u)" = 0 ] || return 0
@@ -293,7 +294,8 @@ cut_idle() {
 	local args
 	for args in "--conn 10.0.0.1:1" "--conn 10.0.0.1:1,[::1]:2" "--conn 1.2.3.4:5,1.2.3.5:6 --pid 1" \
 		"--method bogus --all" "--method sql --all" "--method rst --via destroy --all" \
-		"--conn 1.2.3.4:5,1.2.3.5:6 --iface abcdefghijklmnopq" "--conn 1.2.3.4:5,1.2.3.5:6 --method rst"; do
+		"--conn 1.2.3.4:5,1.2.3.5:6 --iface abcdefghijklmnopq" "--conn 1.2.3.4:5,1.2.3.5:6 --method rst" \
+		"--conn 127.0.0.1:1,127.0.0.1:2 --iface nosuchif0" "--cluster $r2_port --all --iface nosuchif0"; do
 		# shellcheck disable=SC2086
 		run "$PGEVICT" sever $args
 		echo "$args: $output"
@@ -312,4 +314,41 @@ cut_idle() {
 	run "$PGEVICT" sever --conn "127.0.0.1:1,127.0.0.1:2" --dry-run --json
 	[ "$status" -eq 0 ]
 	[ "$(jq -r .outcome <<<"$output")" = planned ]
+}
+
+@test "--iface naming no interface: exit 2, one line, nothing cut" {
+	run "$PGEVICT" sever --conn "127.0.0.1:1,127.0.0.1:2" --iface nosuchif0
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$output" = "pgevict: --iface: no such interface 'nosuchif0'" ]
+	pgt_hold r2 "host=127.0.0.1 user=postgres dbname=postgres" 1 idle "$r2_dir/run/noif"
+	h=$PGT_HOLD_PID
+	read -r p _ <"$r2_dir/run/noif"
+	run "$PGEVICT" --cluster "$r2_port" sever --pid "$p" --iface nosuchif0
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"no such interface 'nosuchif0'"* ]]
+	alive "$p"
+	pgt_release "$h"
+}
+
+@test "terminate, cancel and sever show a CLUSTER column when the sessions are of more than one cluster" {
+	PGT_OSUSER=postgres pgt_hold r1 "host=$r1_sock user=postgres dbname=postgres" 1 idle "$r1_dir/run/two"
+	h1=$PGT_HOLD_PID
+	PGT_OSUSER=postgres pgt_hold r2 "host=$r2_sock user=postgres dbname=postgres" 1 idle "$r2_dir/run/two"
+	h2=$PGT_HOLD_PID
+	read -r p1 _ <"$r1_dir/run/two"
+	read -r p2 _ <"$r2_dir/run/two"
+	for cmd in terminate cancel sever; do
+		run --separate-stderr "$PGEVICT" "$cmd" --pid "$p1" --pid "$p2" --dry-run
+		[ "$status" -eq 0 ]
+		[[ "${lines[0]}" == PID*CLUSTER*USER* ]]
+		[[ "$output" == *" $r1_port "* || "$output" == *"r1"* ]]
+		run --separate-stderr "$PGEVICT" "$cmd" --pid "$p1" --dry-run
+		[ "$status" -eq 0 ]
+		[[ "${lines[0]}" == PID*USER* ]]
+		refute grep -q CLUSTER <<<"${lines[0]}"
+	done
+	alive "$p1"; alive "$p2"
+	pgt_release "$h1"; pgt_release "$h2"
 }

@@ -1,0 +1,162 @@
+/*
+ * agent.h -- the sidecar agent's parts, shared by its files (engine layer:
+ * the agent's loop, with its own parameters, never the command line's).
+ *
+ *   cmd_agent.c    the command: parameters, signals, the main loop,
+ *                  reload, the operator's messages and action lines
+ *   agent_rules.c  loading the rule files (trusted like sudoers)
+ *   agent_quick.c  the cheap passes between full ones
+ *   agent_pass.c   a full pass: discovery, timing, each rule planned,
+ *                  kept and applied through the eviction engine
+ *
+ * None of them exits; messages go through agent_say (stderr and syslog)
+ * and action lines through agent_report (stdout).
+ */
+#ifndef PGEVICT_AGENT_H
+#define PGEVICT_AGENT_H
+
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pgevict/discover.h"
+#include "pgevict/evict.h"
+#include "pgevict/ladder.h"
+#include "pgevict/rules.h"
+#include "pgevict/track.h"
+
+#define AGENT_FULL_EVERY_MS 60000      /* a full pass at least this often */
+
+/* What the agent runs with. */
+struct agent_params {
+	const char *rules_dir;       /* a directory of *.conf, or one file */
+	const char *cluster;         /* --cluster SPEC, or NULL: every cluster */
+	bool no_sql;
+	const char *dsn;
+	const char *iface;           /* where rst captures; NULL: the route */
+	bool json;                   /* action lines as JSON Lines */
+	bool dry_run;                /* act on nothing; report a plan once */
+	int64_t step_timeout_ms;     /* unless a rule sets its own */
+	int64_t interval_ms;         /* between passes */
+	evict_audit_fn audit;        /* the engine's audit sink; its argument
+	                                is the rule's name */
+};
+
+/* A postmaster seen by the cheap passes: a child is born only when the
+ * postmaster runs (it forks), so while its CPU time stands still the
+ * children are the ones already known. */
+struct pmstate {
+	pid_t pid;
+	unsigned long long start_ticks;
+	int fd;                      /* its /proc/PID/schedstat, kept */
+	unsigned long long runtime;
+	bool have, used;
+};
+
+/* A child of a postmaster seen by the cheap passes.  Its CPU time is read
+ * through an fd kept open on /proc/PID/schedstat, which also pins the
+ * process (a pid reused by another process fails through the old fd);
+ * the title is read again only when the process ran since: a backend
+ * that did not run cannot have changed it.  What the title says is kept. */
+struct qent {
+	pid_t pid;
+	pid_t pm;                    /* its postmaster */
+	unsigned long long start_ticks;
+	int fd;                      /* /proc/PID/schedstat, or -1 */
+	unsigned long long runtime;  /* ns on the CPU, schedstat field 1 */
+	bool parsed, client;
+	char *user, *database;       /* NULL: unknown (ambiguous title) */
+	const char *state;           /* static, or NULL */
+	enum transport transport;
+	char client_addr[INET6_ADDRSTRLEN];
+};
+
+struct dry_key {
+	size_t rule;                 /* index in the rules (forgotten on reload) */
+	pid_t pid;
+	unsigned long long start_ticks;
+};
+
+struct agent {
+	struct agent_params p;
+	struct rule_set rules;
+	size_t nfiles;
+	struct tracker track;
+	int pfd;                     /* /proc */
+	int sfd;                     /* signalfd */
+	bool stop, reload;
+	uint64_t wd_usec;            /* 0: no watchdog */
+	long long wd_last_ms;
+	unsigned long long passes, actions;
+	char *sql_note;              /* the last SQL gaps reported */
+	bool ambiguous;              /* --cluster matched more than one, reported */
+	/* cheap passes: the last full discovery, and a title fd per child */
+	struct discovery last;
+	bool have_last;
+	long long last_full_ms;
+	struct qent *q;
+	size_t nq;
+	int64_t btime;
+	long hz;
+	unsigned long long quick_passes;
+	struct pmstate *pm;
+	size_t npm;
+	/* --dry-run: what the previous pass planned, so that a plan that
+	 * stands is reported once, not every pass */
+	struct dry_key *dry_prev, *dry_cur;
+	size_t ndry_prev, ndry_cur, capdry, capprev;
+	/* --once: every outcome, for the exit status */
+	enum outcome *outs;
+	size_t nouts, capouts;
+};
+
+long long agent_mono_ms(void);
+
+/* One message for the operator: stderr, and syslog at PRIO.  The whole
+ * line is escaped here, once: callers pass outside text as it is. */
+void agent_say(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One action line on stdout (JSON with a->p.json) for rule RU on item IT. */
+void agent_report(struct agent *a, const struct rule *ru, const struct plan_item *it,
+		  const struct evict_result *res);
+
+/* Read the signals that came; set a->stop / a->reload. */
+void agent_check_signals(struct agent *a);
+
+/* Send WATCHDOG=1 when half the watchdog period went by. */
+void agent_watchdog(struct agent *a);
+
+/*
+ * Load PATH (a directory: its *.conf files in name order; or one file)
+ * into *RET.  PATH and every file are opened without following symlinks
+ * and must be owned by root and writable only by root; what is read is
+ * the file checked, through one fd.  Every bad file is reported
+ * (`pgevict: FILE:LINE: what`, at PRIO); returns 0, or the number of bad
+ * files, or -errno when PATH cannot be read or is refused (reported too).
+ */
+int agent_load_rules(const char *path, int prio, struct rule_set *ret, size_t *ret_nfiles);
+
+/* `agent --check`: load and list the rules.  The exit status. */
+int agent_check_rules(const char *path);
+
+/* Could a rule with --idle-for or --running-for match S, time aside? */
+bool agent_io_relevant(const struct agent *a, const struct session *s, int64_t now_us);
+
+/*
+ * A cheap pass: the postmasters' children (one read each), their titles
+ * (one pread each, through kept fds), the tracker, and for every rule the
+ * question whether any session could match once everything is known
+ * (rules_may_match).  Returns 1 when a full pass is needed, 0 when none
+ * (nothing could match), -ENOMEM.
+ */
+int agent_quick_pass(struct agent *a, int64_t now_us);
+
+/* Close what the cheap passes keep. */
+void agent_quick_clear(struct agent *a);
+
+/* One full pass.  0, or -errno when discovery failed (reported). */
+int agent_pass(struct agent *a);
+
+#endif
