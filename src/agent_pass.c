@@ -14,6 +14,7 @@
 #include <syslog.h>
 
 #include "pgevict/agent.h"
+#include "pgevict/clock.h"
 #include "pgevict/procfs.h"
 
 static int dry_cmp(const void *pa, const void *pb)
@@ -300,6 +301,6 @@ out:
 		discovery_clear(&a->last);
 	a->last = d;
 	a->have_last = true;
-	a->last_full_ms = agent_mono_ms();
+	a->last_full_ms = clock_mono_ms();
 	return r;
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "pgevict/agent.h"
+#include "pgevict/clock.h"
 #include "pgevict/procfs.h"
 #include "pgevict/select.h"
 #include "pgevict/title.h"
@@ -364,7 +365,7 @@ int agent_quick_pass(struct agent *a, int64_t now_us)
 	size_t i, k;
 	int r = 1;
 
-	if (!a->have_last || agent_mono_ms() - a->last_full_ms >= AGENT_FULL_EVERY_MS)
+	if (!a->have_last || clock_mono_ms() - a->last_full_ms >= AGENT_FULL_EVERY_MS)
 		return 1;
 	for (k = 0; k < a->last.clusters.n; k++) {
 		struct pg_cluster *c = a->last.clusters.v[k];

@@ -35,18 +35,11 @@
 #include <systemd/sd-daemon.h>
 
 #include "pgevict/agent.h"
+#include "pgevict/clock.h"
 #include "pgevict/cmd.h"
 #include "pgevict/escape.h"
 #include "pgevict/pgsql.h"
 #include "pgevict/procfs.h"
-
-long long agent_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* One message for the operator: stderr, and syslog when running.  The
  * whole line is escaped here, once: callers pass outside text as it is. */
@@ -70,7 +63,7 @@ void agent_watchdog(struct agent *a)
 
 	if (!a->wd_usec)
 		return;
-	now = agent_mono_ms();
+	now = clock_mono_ms();
 	if (now - a->wd_last_ms >= (long long)(a->wd_usec / 2000)) {
 		sd_notify(0, "WATCHDOG=1");
 		a->wd_last_ms = now;
@@ -130,7 +123,6 @@ void agent_report(struct agent *a, const struct rule *ru, const struct plan_item
 	char client[INET6_ADDRSTRLEN + 16], steps[64] = "", now[40];
 	const char *step = res->step >= 0 ? step_name((enum step)res->step) : NULL;
 	const char *note = res->note[0] ? res->note : NULL;
-	struct timespec ts;
 
 	if (res->outcome == OUTCOME_PLANNED) {
 		ladder_steps_text(it->steps, steps, sizeof(steps));
@@ -139,8 +131,7 @@ void agent_report(struct agent *a, const struct rule *ru, const struct plan_item
 		syslog(LOG_INFO, "rule=%s %s pid=%d start=%llu dry-run outcome=planned", ru->name,
 		       action_name(ru->action), (int)s->pid, s->start_ticks);
 	}
-	clock_gettime(CLOCK_REALTIME, &ts);
-	out_time_rfc3339((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, now, sizeof(now));
+	out_time_rfc3339(clock_wall_us(), now, sizeof(now));
 	out_client(s, client, sizeof(client));
 	if (a->p.json) {
 		json_object *o = out_action_json(s, action_name(ru->action), outcome_name(res->outcome), step,
@@ -187,7 +178,7 @@ static int setup(struct agent *a)
 	}
 	if (sd_watchdog_enabled(0, &a->wd_usec) <= 0)
 		a->wd_usec = 0;
-	a->wd_last_ms = agent_mono_ms();
+	a->wd_last_ms = clock_mono_ms();
 	return 0;
 }
 
@@ -196,12 +187,10 @@ static int setup(struct agent *a)
 static void loop(struct agent *a)
 {
 	while (!a->stop) {
-		long long start = agent_mono_ms(), wait;
-		struct timespec now;
+		long long start = clock_mono_ms(), wait;
 		struct pollfd p;
 
-		clock_gettime(CLOCK_REALTIME, &now);
-		if (agent_quick_pass(a, (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000) != 0)
+		if (agent_quick_pass(a, clock_wall_us()) != 0)
 			agent_pass(a);
 		sd_notifyf(0, "STATUS=%zu rules; %llu passes, %llu actions", a->rules.n, a->passes, a->actions);
 		agent_watchdog(a);
@@ -211,7 +200,7 @@ static void loop(struct agent *a)
 				break;
 			if (a->reload)
 				reload(a);
-			wait = start + a->p.interval_ms - agent_mono_ms();
+			wait = start + a->p.interval_ms - clock_mono_ms();
 			if (wait <= 0)
 				break;
 			if (a->wd_usec && wait > (long long)(a->wd_usec / 2000))

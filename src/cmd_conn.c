@@ -16,18 +16,11 @@
 
 #include <json-c/json.h>
 
+#include "pgevict/clock.h"
 #include "pgevict/cmd.h"
 #include "pgevict/cut.h"
 #include "pgevict/escape.h"
 #include "pgevict/wire.h"
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int cmd_sever_conn(const struct options *o)
 {
@@ -58,11 +51,11 @@ int cmd_sever_conn(const struct options *o)
 		goto print;
 	}
 	openlog("pgevict", LOG_PID, LOG_DAEMON);
-	t0 = now_ms();
+	t0 = clock_mono_ms();
 	r = wire_cut(family, a, ap, b, bp, o->iface, o->step_timeout_ms, &res);
 	/* to the verified cut; closing the capture costs an RCU grace
 	 * period more, which the connection no longer waits for */
-	ms = r == 0 ? res.elapsed_ms : now_ms() - t0;
+	ms = r == 0 ? res.elapsed_ms : clock_mono_ms() - t0;
 	if (r == -ENODEV) {
 		/* --iface names no interface here: the operator's to fix */
 		char *e = escape_term(o->iface);

@@ -18,6 +18,7 @@
 
 #include <json-c/json.h>
 
+#include "pgevict/clock.h"
 #include "pgevict/cmd.h"
 #include "pgevict/escape.h"
 #include "pgevict/evict.h"
@@ -30,19 +31,11 @@ struct progress {
 	bool shown;
 };
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void progress_line(void *arg, enum action action, size_t exited, size_t total)
 {
 	struct progress *pr = arg;
 
-	if (mono_ms() - pr->t0 > 1000) {
+	if (clock_mono_ms() - pr->t0 > 1000) {
 		fprintf(stderr, "\rpgevict: %s: %zu/%zu gone ", action_name(action), exited, total);
 		pr->shown = true;
 	}
@@ -202,7 +195,7 @@ static int run_engine(const struct evict_params *p, const struct plan *plan, str
 		      bool *ret_destroy_unsupported)
 {
 	struct evict_params pp = *p;
-	struct progress pr = { .t0 = mono_ms() };
+	struct progress pr = { .t0 = clock_mono_ms() };
 	int r;
 
 	if (!p->dry_run && isatty(STDERR_FILENO)) {

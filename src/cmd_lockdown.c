@@ -31,6 +31,7 @@
 
 #include <json-c/json.h>
 
+#include "pgevict/clock.h"
 #include "pgevict/cmd.h"
 #include "pgevict/escape.h"
 #include "pgevict/evict.h"
@@ -336,14 +337,6 @@ static int open_dir(struct lk *k, bool create, bool exclusive, bool *busy)
 	return r < 0 ? 1 : r;
 }
 
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* The facts the plan decides from (read_current done). */
 static struct lockplan_facts facts(struct lk *k)
 {
@@ -367,7 +360,7 @@ static struct lockplan_facts facts(struct lk *k)
 	f.hba.dir_dev = k->hba_dir_st.st_dev;
 	f.hba.dir_ino = k->hba_dir_st.st_ino;
 	f.manager = *k->manager ? k->manager : NULL;
-	f.now_us = now_us();
+	f.now_us = clock_wall_us();
 	return f;
 }
 

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pgevict/clock.h"
 #include "pgevict/evict.h"
 #include "pgevict/netns.h"
 #include "pgevict/pgsql.h"
@@ -68,14 +69,6 @@ struct step_def {
 	void (*verify)(struct run *run, enum step step);
 };
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void set_note(struct target *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_note(struct target *t, const char *fmt, ...)
 {
@@ -97,7 +90,7 @@ static void finish(struct run *run, struct target *t, enum outcome out, int step
 	t->outcome = out;
 	t->step = step;
 	t->done = true;
-	t->elapsed_ms = mono_ms() - run->t0;
+	t->elapsed_ms = clock_mono_ms() - run->t0;
 }
 
 static void progress_cb(size_t exited, size_t total, void *arg)
@@ -207,7 +200,7 @@ static bool query_stopped(struct run *run, const struct target *t, PGconn **conn
 /* Wait for the queries of signalled targets to stop (cancel). */
 static void verify_cancel(struct run *run, enum step step)
 {
-	long long deadline = mono_ms() + run->p->step_timeout_ms;
+	long long deadline = clock_mono_ms() + run->p->step_timeout_ms;
 	PGconn *conn = NULL;
 	size_t i, left;
 
@@ -228,7 +221,7 @@ static void verify_cancel(struct run *run, enum step step)
 		}
 		if (left)
 			usleep(10000);
-	} while (left && mono_ms() < deadline);
+	} while (left && clock_mono_ms() < deadline);
 	pgsql_close(conn);
 }
 
@@ -560,7 +553,7 @@ int evict(const struct evict_params *p, const struct plan *plan, struct evict_re
 	run.t = calloc(plan->n ? plan->n : 1, sizeof(*run.t));
 	if (!run.t)
 		return -ENOMEM;
-	run.t0 = mono_ms();
+	run.t0 = clock_mono_ms();
 	for (i = 0; i < run.n; i++) {
 		run.t[i].it = &plan->v[i];
 		run.t[i].pidfd = -1;

@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pgevict/clock.h"
 #include "pgevict/lockapply.h"
 #include "pgevict/pgsql.h"
 #include "pgevict/pidfd.h"
@@ -102,14 +103,6 @@ static void result(struct ax *x, const char *action, bool ok, const char *proof)
 	x->run->rep.result(x->run->rep.ctx, &r);
 }
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* SIGHUP to the postmaster through a pidfd (no connection slot needed);
  * pg_reload_conf() when that is refused (a kernel without pidfd_open). */
 static int reload(const struct lockrun *run)
@@ -158,17 +151,17 @@ static bool wanted(const struct lockplan_probe *pp, enum probe_result r)
 static void wait_probe(struct ax *x)
 {
 	const struct lockplan_probe *pp = &x->p->probe;
-	long long t0 = mono_ms(), deadline = t0 + PROOF_TIMEOUT_MS;
+	long long t0 = clock_mono_ms(), deadline = t0 + PROOF_TIMEOUT_MS;
 
 	for (;;) {
 		free(x->msg);
 		x->msg = NULL;
 		x->pr = pgsql_probe(x->run->c, *pp->host ? pp->host : NULL, pp->user, pp->db, false, &x->msg);
-		if (wanted(pp, x->pr) || x->pr == PROBE_SLOTS || mono_ms() >= deadline)
+		if (wanted(pp, x->pr) || x->pr == PROBE_SLOTS || clock_mono_ms() >= deadline)
 			break;
 		usleep(10000);
 	}
-	x->ms = mono_ms() - t0;
+	x->ms = clock_mono_ms() - t0;
 }
 
 /* The owner over the Unix socket (peer). */

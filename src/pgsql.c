@@ -25,6 +25,7 @@
 
 #include <libpq-fe.h>
 
+#include "pgevict/clock.h"
 #include "pgevict/netns.h"
 #include "pgevict/pgsql.h"
 #include "pgevict/procfs.h"
@@ -56,14 +57,6 @@ void pgsql_set_interrupt(int wake_fd, bool (*stop)(void *arg), void *arg)
 static bool interrupted(void)
 {
 	return irq.stop && irq.stop(irq.arg);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* A malloc'd copy of libpq's message on one line. */
@@ -103,7 +96,7 @@ static int wait_sock(int fd, short events, long long deadline, int limit_ms, cha
 		return fail(ret_err, -EIO, "no connection to the server");
 	for (;;) {
 		struct pollfd p[2] = { { .fd = fd, .events = events }, { .fd = irq.wake_fd, .events = POLLIN } };
-		long long left = deadline - now_ms();
+		long long left = deadline - clock_mono_ms();
 		int n;
 
 		if (interrupted())
@@ -170,7 +163,7 @@ static void unbecome(struct ident *was)
 static int connect_poll(const char *const *keys, const char *const *vals, int expand, uid_t uid, gid_t gid,
 			bool as_uid, PGconn **ret_conn, char **ret_err)
 {
-	long long deadline = now_ms() + CONNECT_DEADLINE_MS;
+	long long deadline = clock_mono_ms() + CONNECT_DEADLINE_MS;
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
 	struct ident was;
 	PGconn *conn = NULL;
@@ -353,7 +346,7 @@ static void give_up(PGconn *conn)
 static int exec_sql(PGconn *conn, const char *sql, int nparams, const char *const *params, PGresult **ret_res,
 		    char **ret_err)
 {
-	long long deadline = now_ms() + STATEMENT_DEADLINE_MS;
+	long long deadline = clock_mono_ms() + STATEMENT_DEADLINE_MS;
 	PGresult *res = NULL, *r;
 	int rc = 0, f;
 

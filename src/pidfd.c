@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pgevict/clock.h"
 #include "pgevict/pidfd.h"
 #include "pgevict/procfs.h"
 
@@ -50,14 +51,6 @@ bool pidfd_exited(int fd)
 	return poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLHUP));
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The poll(2) way: every round looks at every fd still running.  Used
  * when epoll cannot be had. */
 static size_t wait_poll(const int *fds, const bool *want, bool *done, size_t n, long long deadline,
@@ -91,7 +84,7 @@ static size_t wait_poll(const int *fds, const bool *want, bool *done, size_t n, 
 		if (progress)
 			progress(total - k, total, arg);
 		left = k;
-		rest = deadline - now_ms();
+		rest = deadline - clock_mono_ms();
 		if (!k || rest <= 0)
 			break;
 		if (poll(p, (nfds_t)k, (int)(rest > 100 ? 100 : rest)) < 0 && errno != EINTR)
@@ -108,7 +101,7 @@ static size_t wait_poll(const int *fds, const bool *want, bool *done, size_t n, 
 size_t pidfd_wait_all(const int *fds, const bool *want, bool *done, size_t n, int timeout_ms,
 		      void (*progress)(size_t exited, size_t total, void *arg), void *arg)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = clock_mono_ms() + timeout_ms;
 	struct epoll_event ev[256];
 	size_t i, left = 0, total = 0;
 	int ep;
@@ -139,7 +132,7 @@ size_t pidfd_wait_all(const int *fds, const bool *want, bool *done, size_t n, in
 
 		if (progress)
 			progress(total - left, total, arg);
-		rest = deadline - now_ms();
+		rest = deadline - clock_mono_ms();
 		if (!left || rest <= 0)
 			break;
 		k = epoll_wait(ep, ev, (int)(sizeof(ev) / sizeof(ev[0])), (int)(rest > 100 ? 100 : rest));

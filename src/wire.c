@@ -16,6 +16,7 @@
 
 #include <pcap/pcap.h>
 
+#include "pgevict/clock.h"
 #include "pgevict/packet.h"
 #include "pgevict/route.h"
 #include "pgevict/sockdiag.h"
@@ -36,14 +37,6 @@ struct wire {
 	uint8_t addr[2][16];         /* the ends on the wire */
 	uint16_t port[2];
 };
-
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static bool is_v4mapped(const uint8_t *a)
 {
@@ -160,7 +153,7 @@ static void on_frame(u_char *arg, const struct pcap_pkthdr *h, const u_char *byt
 
 	if (pkt_parse(w->cap_dlt, bytes, h->caplen, &t) < 0)
 		return;
-	x = cut_feed(&w->c, &t, mono_us());
+	x = cut_feed(&w->c, &t, clock_mono_us());
 	if (x < 0 || w->cap_is_lo || t.link_len > PKT_LINK_MAX)
 		return;
 	/* Learn the link header toward a remote end: a frame from it,
@@ -278,7 +271,7 @@ static int wire_setup(struct wire *w, int family, const uint8_t *a, uint16_t ap,
 	w->cap_dlt = pcap_datalink(w->cap);
 	w->cap_is_lo = strcmp(ret->iface, "lo") == 0 && w->cap_dlt == PKT_DLT_EN10MB;
 	cut_init(&w->c, family, w->addr[0], ap, ret->local[0], w->addr[1], bp, ret->local[1],
-		 (uint32_t)(mono_us() ^ getpid()));
+		 (uint32_t)(clock_mono_us() ^ getpid()));
 	w->c.rate_us = probe_spacing_us();
 	return 0;
 }
@@ -312,7 +305,7 @@ static int wire_run(struct wire *w, int64_t deadline, long long timeout_ms, stru
 		struct cut_out out[2];
 		size_t n, k;
 		bool check;
-		int64_t now = mono_us(), wake;
+		int64_t now = clock_mono_us(), wake;
 		struct pollfd pfd;
 
 		*ret_st = cut_next(&w->c, now, out, &n, &check, &wake);
@@ -356,7 +349,7 @@ int wire_cut(int family, const uint8_t *a, uint16_t ap, const uint8_t *b, uint16
 {
 	struct wire w;
 	char ea[INET6_ADDRSTRLEN + 8], eb[INET6_ADDRSTRLEN + 8];
-	int64_t t0 = mono_us();
+	int64_t t0 = clock_mono_us();
 	enum cut_state st;
 	int r, i;
 
@@ -366,7 +359,7 @@ int wire_cut(int family, const uint8_t *a, uint16_t ap, const uint8_t *b, uint16
 	if ((r = wire_setup(&w, family, a, ap, b, bp, iface, ret)) < 0 ||
 	    (r = wire_run(&w, t0 + timeout_ms * 1000, timeout_ms, ret, &st)) < 0)
 		goto out;
-	ret->elapsed_ms = (mono_us() - t0) / 1000;
+	ret->elapsed_ms = (clock_mono_us() - t0) / 1000;
 	ret->cut = st == CUT_DONE;
 	if (st == CUT_FAILED)
 		snprintf(ret->reason, sizeof(ret->reason), "%s", w.c.reason);

@@ -112,8 +112,6 @@ struct agent {
 	size_t nouts, capouts;
 };
 
-long long agent_mono_ms(void);
-
 /* One message for the operator: stderr, and syslog at PRIO.  The whole
  * line is escaped here, once: callers pass outside text as it is. */
 void agent_say(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
