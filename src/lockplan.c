@@ -14,6 +14,7 @@
 
 #include "pgevict/lockplan.h"
 #include "pgevict/select.h"
+#include "pgevict/strv.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -140,20 +141,13 @@ static int refuse(struct lockplan *p, int status, const char *fmt, ...)
 static int add_note(struct lockplan *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int add_note(struct lockplan *p, const char *fmt, ...)
 {
-	char **v = realloc(p->notes, (p->nnotes + 1) * sizeof(*v));
 	va_list ap;
-	int n;
+	int r;
 
-	if (!v)
-		return -ENOMEM;
-	p->notes = v;
 	va_start(ap, fmt);
-	n = vasprintf(&v[p->nnotes], fmt, ap);
+	r = strv_pushv(&p->notes, &p->nnotes, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return -ENOMEM;
-	p->nnotes++;
-	return 0;
+	return r;
 }
 
 static void add_op(struct lockplan *p, enum lockplan_step step, enum lockplan_undo undo)
@@ -221,14 +215,10 @@ const char *lockplan_read_err(int r)
 
 void lockplan_free(struct lockplan *p)
 {
-	size_t i;
-
 	if (!p)
 		return;
 	free(p->msg);
-	for (i = 0; i < p->nnotes; i++)
-		free(p->notes[i]);
-	free(p->notes);
+	strv_free(p->notes, p->nnotes);
 	free(p->orig);
 	free(p->text);
 	hba_file_free(&p->parsed);

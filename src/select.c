@@ -17,6 +17,7 @@
 
 #include "pgevict/duration.h"
 #include "pgevict/select.h"
+#include "pgevict/strv.h"
 
 static const char *const known_states[] = {
 	"active", "idle", "idle in transaction", "idle in transaction (aborted)",
@@ -31,45 +32,25 @@ void select_init(struct selector *s)
 	s->running_for_ms = -1;
 }
 
-static void free_strv(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void select_clear(struct selector *s)
 {
 	if (!s)
 		return;
 	free(s->pids);
 	free(s->pid_ticks);
-	free_strv(s->users, s->nusers);
-	free_strv(s->dbs, s->ndbs);
+	strv_free(s->users, s->nusers);
+	strv_free(s->dbs, s->ndbs);
 	free(s->clients);
-	free_strv(s->states, s->nstates);
-	free_strv(s->apps, s->napps);
+	strv_free(s->states, s->nstates);
+	strv_free(s->apps, s->napps);
 	select_init(s);
 }
 
 static int push_str(char ***v, size_t *n, const char *value)
 {
-	char **nv;
-	char *copy;
-
 	if (!value || !*value)
 		return -EINVAL;
-	nv = realloc(*v, (*n + 1) * sizeof(**v));
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	copy = strdup(value);
-	if (!copy)
-		return -ENOMEM;
-	nv[(*n)++] = copy;
-	return 0;
+	return strv_push(v, n, value);
 }
 
 int cidr_parse(const char *text, struct cidr *ret)
@@ -303,18 +284,6 @@ bool select_needs_sql(const struct selector *s)
 	return s->napps > 0 || s->idle_for_ms >= 0 || s->running_for_ms >= 0;
 }
 
-static bool in_strv(char *const *v, size_t n, const char *value)
-{
-	size_t i;
-
-	if (!value)
-		return false;
-	for (i = 0; i < n; i++)
-		if (strcmp(v[i], value) == 0)
-			return true;
-	return false;
-}
-
 bool select_match(const struct selector *s, const struct session *ses, int64_t now_us)
 {
 	size_t i;
@@ -327,13 +296,13 @@ bool select_match(const struct selector *s, const struct session *ses, int64_t n
 		if (!hit)
 			return false;
 	}
-	if (s->nusers && !in_strv(s->users, s->nusers, ses->user))
+	if (s->nusers && !strv_contains(s->users, s->nusers, ses->user))
 		return false;
-	if (s->ndbs && !in_strv(s->dbs, s->ndbs, ses->database))
+	if (s->ndbs && !strv_contains(s->dbs, s->ndbs, ses->database))
 		return false;
-	if (s->napps && !in_strv(s->apps, s->napps, ses->application_name))
+	if (s->napps && !strv_contains(s->apps, s->napps, ses->application_name))
 		return false;
-	if (s->nstates && !in_strv(s->states, s->nstates, ses->state))
+	if (s->nstates && !strv_contains(s->states, s->nstates, ses->state))
 		return false;
 	if (s->nclients) {
 		for (hit = false, i = 0; i < s->nclients && !hit; i++) {
