@@ -69,11 +69,13 @@ int cmd_agent(const struct options *o);
  * 0 cut and verified, 1 not cut, 2 usage. */
 int cmd_sever_conn(const struct options *o);
 
-/* Shared by the commands (output.c). */
+/* Shared by the commands (cmd_common.c). */
 
 /* Run discovery for O, reporting failures and SQL gaps on stderr once.
  * Returns 0, or the exit status to end with. */
 int cmd_discover(const struct options *o, struct discovery *ret);
+
+/* Output (output.c). */
 
 /* Print one JSON object on its own line to stdout (json-c owns escaping). */
 struct json_object;
