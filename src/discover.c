@@ -239,12 +239,9 @@ static int dump_ns(const struct scan *x, struct join_netns *ns, pid_t pm_pid, co
 
 static struct join_netns *find_ns(struct scan *x, unsigned long netns)
 {
-	size_t j;
+	size_t j = join_netns_index(x->nss, x->nns, netns);
 
-	for (j = 0; j < x->nns; j++)
-		if (x->nss[j].netns == netns)
-			return &x->nss[j];
-	return NULL;
+	return j < x->nns ? &x->nss[j] : NULL;
 }
 
 /* C's namespace's table, its TCP sockets on the ports of every cluster

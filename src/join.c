@@ -63,14 +63,13 @@ static void set_inet(struct session *s, const struct sockdiag_inet *e)
 	s->local_port = e->sport;
 }
 
-static const struct join_netns *find_netns(const struct join_input *in, unsigned long netns)
+size_t join_netns_index(const struct join_netns *nss, size_t n, unsigned long netns)
 {
 	size_t i;
 
-	for (i = 0; i < in->nns; i++)
-		if (in->nss[i].netns == netns)
-			return &in->nss[i];
-	return NULL;
+	for (i = 0; i < n && nss[i].netns != netns; i++)
+		;
+	return i;
 }
 
 /*
@@ -172,7 +171,7 @@ static int cmp_session(const void *a, const void *b)
 
 int join_sessions(const struct join_input *in, struct session_list *ret)
 {
-	size_t i, first = ret->n;
+	size_t i, ns, first = ret->n;
 
 	for (i = 0; i < in->nprocs; i++) {
 		const struct join_proc *p = &in->procs[i];
@@ -192,7 +191,8 @@ int join_sessions(const struct join_input *in, struct session_list *ret)
 		s->cluster = c;
 		if (!(s->title = strdup(p->title)))
 			return -ENOMEM;
-		if (read_title(s, join_socket(s, p, find_netns(in, c->netns))) < 0)
+		ns = join_netns_index(in->nss, in->nns, c->netns);
+		if (read_title(s, join_socket(s, p, ns < in->nns ? &in->nss[ns] : NULL)) < 0)
 			return -ENOMEM;
 	}
 	qsort(ret->v + first, ret->n - first, sizeof(*ret->v), cmp_session);

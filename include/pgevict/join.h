@@ -73,6 +73,9 @@ struct join_input {
  */
 int join_sessions(const struct join_input *in, struct session_list *ret);
 
+/* The entry of NSS[0..N) for network namespace NETNS, or N. */
+size_t join_netns_index(const struct join_netns *nss, size_t n, unsigned long netns);
+
 /*
  * The TCP socket INODE in T when it is a client of a cluster on PORT (its
  * local port), else NULL.  Lets a reader stop at the first fd that

@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "pgevict/cmd.h"
 #include "pgevict/join.h"
 
 #define MAXN 64
@@ -323,18 +324,6 @@ static void run_join(struct snap *s, const char *name, struct session_list *l)
 			assert_int_equal(join_activity(l, &s->clusters[k], &s->act[k]), 0);
 }
 
-static void client_text(const struct session *s, char *buf, size_t len)
-{
-	if (s->transport == TRANSPORT_UNIX)
-		snprintf(buf, len, "[local]");
-	else if (s->client_addr[0] && strchr(s->client_addr, ':'))
-		snprintf(buf, len, "[%s]:%d", s->client_addr, s->client_port);
-	else if (s->client_addr[0])
-		snprintf(buf, len, "%s:%d", s->client_addr, s->client_port);
-	else
-		snprintf(buf, len, "-");
-}
-
 static void expect_str(pid_t pid, const char *field, const char *want, const char *got)
 {
 	if ((want == NULL) != (got == NULL) || (want && strcmp(want, got) != 0))
@@ -367,7 +356,7 @@ static void check_snapshot(const char *name)
 		if (!x)
 			fail_msg("%s: pid %d expected, not a session", name, (int)pid);
 		seen[x - l.v] = true;
-		client_text(x, client, sizeof(client));
+		out_client(x, client, sizeof(client));
 		expect_str(pid, "transport", v[1], transports[x->transport]);
 		expect_str(pid, "client", v[2], client);
 		expect_str(pid, "user", v[3], x->user);
