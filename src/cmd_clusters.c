@@ -2,7 +2,7 @@
  * cmd_clusters.c -- `pgevict clusters`: the postmasters on this host.
  *
  * Verified clusters only; --all adds what looks like a postmaster but
- * failed verification (discover.c), marked UNVERIFIED with the reason.
+ * failed verification (postmaster.c), marked UNVERIFIED with the reason.
  */
 #include <stdbool.h>
 #include <stdio.h>

@@ -1,49 +1,33 @@
 /*
- * discover.c -- from the host to clusters and sessions (see discover.h).
+ * discover.c -- from the host to clusters and sessions (adapter side; see
+ * discover.h).
  *
- * Owns the joins: which process is a postmaster (its cwd holds a
- * postmaster.pid whose first line is its pid, and the evidence agrees:
- * see verify_postmaster; one that fails is only listed, as unverified),
- * what its configuration says without SQL (read inside its root as its
- * owner, includes followed), which socket is a child's
- * client (an fd whose inode the kernel lists with the cluster's port as the
- * local port; an outbound dblink connection has its port on the far side),
- * and which pg_stat_activity row is which process (pid and backend start).
- * Policy about what to do with sessions lives in the commands.
+ * Owns the I/O of discovery, in order: the process table, the postmasters
+ * (postmaster.c verifies and loads each), their children's titles, the
+ * sock_diag dumps of each network namespace (entered when it is not
+ * ours), each child's socket fds, and pg_stat_activity.  What those
+ * tables mean together (which socket is a child's client, which row is
+ * which process) is decided in join.c, which does no I/O.  Policy about
+ * what to do with sessions lives in the commands.
  */
-#include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
-#include <pwd.h>
-#include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/fsuid.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "pgevict/container.h"
 #include "pgevict/discover.h"
+#include "pgevict/join.h"
 #include "pgevict/netns.h"
-#include "pgevict/pgconf.h"
 #include "pgevict/pgsql.h"
-#include "pgevict/pmpid.h"
+#include "pgevict/postmaster.h"
 #include "pgevict/procfs.h"
-#include "pgevict/select.h"
 #include "pgevict/sockdiag.h"
-#include "pgevict/title.h"
-
-#define PMPID_MAX 8192
-#define CONF_MAX (4 << 20)
 
 void discovery_clear(struct discovery *d)
 {
@@ -82,623 +66,160 @@ bool discover_cluster_matches(const struct pg_cluster *c, const char *spec)
 	return false;
 }
 
-static char *trim_dup(const char *s)
-{
-	const char *e;
-	char *out;
-
-	while (*s == ' ' || *s == '\n' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\t' || e[-1] == '\r'))
-		e--;
-	out = malloc((size_t)(e - s) + 1);
-	if (out) {
-		memcpy(out, s, (size_t)(e - s));
-		out[e - s] = '\0';
-	}
-	return out;
-}
-
-/* A path as the postmaster sees it, absolute: relative ones are taken
- * against its data directory. malloc'd. */
-static char *abs_path(const char *data_dir, const char *p)
-{
-	char *out;
-	size_t n;
-
-	if (p[0] == '/' || !data_dir)
-		return strdup(p);
-	n = strlen(data_dir) + strlen(p) + 2;
-	out = malloc(n);
-	if (out)
-		snprintf(out, n, "%s/%s", data_dir, p);
-	return out;
-}
-
 /*
- * Reading a cluster's configuration: inside the postmaster's root (a
- * container's files through /proc/PID/root, never a symlink out of it, no
- * /proc magic link), with the cluster owner's file-system ids, so that
- * root reads nothing the owner could not; never a FIFO, never a link as the
- * last component, never more than CONF_MAX.
+ * What one discovery reads, in the order it reads it: the process table,
+ * the postmasters' children (join_proc: their titles and socket fds), one
+ * sock_diag table per network namespace.  Freed by scan_clear.
  */
-struct conf_ctx {
-	int rootfd;
-	uid_t uid;
-	gid_t gid;
+struct scan {
+	int pfd;                     /* /proc */
+	unsigned long self_ns;       /* our network namespace */
+	int64_t boot_us;
+	long hz;
+	struct proc_table procs;
+	struct join_proc *kids;      /* children of verified postmasters */
+	size_t nkids;
+	struct join_netns *nss;
+	size_t nns;
 };
 
-static int conf_open(const struct conf_ctx *x, const char *path, int flags)
+static void scan_clear(struct scan *x)
 {
-	struct open_how how = {
-		.flags = (uint64_t)(flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC),
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	int old_gid, old_uid, fd, err;
+	size_t i;
 
-	old_gid = setfsgid(x->gid);
-	old_uid = setfsuid(x->uid);
-	/* Without CAP_SETUID/CAP_SETGID the switch fails silently; then read
-	 * nothing rather than read as root.  (-1 only asks.) */
-	if ((uid_t)setfsuid((uid_t)-1) != x->uid || (gid_t)setfsgid((gid_t)-1) != x->gid) {
-		fd = -1;
-		err = EPERM;
-	} else {
-		fd = (int)syscall(SYS_openat2, x->rootfd, path, &how, sizeof(how));
-		err = errno;
-	}
-	setfsuid((uid_t)old_uid);
-	setfsgid((gid_t)old_gid);
-	return fd < 0 ? -err : fd;
+	for (i = 0; i < x->nkids; i++)
+		free((void *)x->kids[i].socks);
+	free(x->kids);
+	for (i = 0; i < x->nns; i++)
+		sockdiag_table_clear(&x->nss[i].t);
+	free(x->nss);
+	proc_table_clear(&x->procs);
+	if (x->pfd >= 0)
+		close(x->pfd);
 }
 
-static int conf_read(void *ctx, const char *path, char **ret_buf, size_t *ret_len)
+static int scan_open(const struct discover_opts *o, struct scan *x)
 {
-	int fd, r;
+	int64_t btime = 0;
 
-	fd = conf_open(ctx, path, O_RDONLY);
-	if (fd < 0)
-		return fd;
-	r = procfs_read_fd(fd, CONF_MAX, ret_buf, ret_len, NULL);
-	close(fd);
-	return r;
+	memset(x, 0, sizeof(*x));
+	x->pfd = open(o->proc_root ? o->proc_root : "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (x->pfd < 0)
+		return -errno;
+	procfs_boot_time(x->pfd, &btime);
+	x->boot_us = btime * 1000000;
+	x->hz = procfs_hertz();
+	procfs_netns(x->pfd, 0, &x->self_ns);
+	return procfs_scan(&x->procs);
 }
 
-static int conf_list(void *ctx, const char *path, char ***ret_names, size_t *ret_n)
+/* Postmasters: processes with children whose cwd names them. */
+static int find_clusters(struct scan *x, struct discovery *d)
 {
-	char **v = NULL, **nv;
-	size_t n = 0, i;
-	struct dirent *de;
-	DIR *d = NULL;
-	int fd, r = 0;
-
-	fd = conf_open(ctx, path, O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return fd;
-	if (!(d = fdopendir(fd))) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (n >= 4096) {
-			r = -EFBIG;
-			goto out;
-		}
-		if (!(nv = realloc(v, (n + 1) * sizeof(*v))) || !(nv[n] = strdup(de->d_name))) {
-			if (nv)
-				v = nv;
-			r = -ENOMEM;
-			goto out;
-		}
-		v = nv;
-		n++;
-	}
-	*ret_names = v;
-	*ret_n = n;
-	v = NULL;
-	n = 0;
-out:
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-	closedir(d);
-	return r;
-}
-
-/* Where PostgreSQL takes a setting from, highest precedence first. */
-struct setting {
-	char *argv;          /* the command line */
-	char *autoconf;      /* postgresql.auto.conf */
-	char *conf;          /* postgresql.conf and its includes */
-	char *conf_file;     /* the file of those that set it */
-	char *autoconf_file;
-};
-
-static void setting_clear(struct setting *s)
-{
-	free(s->argv);
-	free(s->autoconf);
-	free(s->conf);
-	free(s->conf_file);
-	free(s->autoconf_file);
-	memset(s, 0, sizeof(*s));
-}
-
-/*
- * NAME from the postmaster's command line, its configuration file (with
- * includes) and postgresql.auto.conf.  A file that cannot be read gives
- * nothing.  0 or -ENOMEM.
- */
-static int postmaster_setting(const struct conf_ctx *x, const struct pg_cluster *c, const char *argv,
-			      size_t argv_len, const char *name, struct setting *ret)
-{
-	struct pgconf_io io = { .read = conf_read, .list = conf_list, .ctx = (void *)x };
-	char *conf_path = NULL, *auto_path = NULL, *v = NULL;
+	struct pg_cluster *c;
+	size_t i;
 	int r;
 
-	memset(ret, 0, sizeof(*ret));
-	if ((r = pgconf_argv_get(argv, argv_len, name, &ret->argv)) < 0)
+	for (i = 0; i < x->procs.n; i++) {
+		if (!x->procs.v[i].nchildren)
+			continue;
+		if ((r = postmaster_load(x->pfd, &x->procs.v[i], &c)) < 0)
+			return r;
+		if (r == 0)
+			continue;
+		if ((r = cluster_list_add(r == 2 ? &d->unverified : &d->clusters, c)) < 0) {
+			cluster_free(c);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* The children of the verified postmasters, and their titles. */
+static int read_children(struct scan *x, const struct cluster_list *l)
+{
+	pid_t *pids;
+	size_t i, k, n = 0;
+	int r;
+
+	if (!(pids = malloc((x->procs.n ? x->procs.n : 1) * sizeof(*pids))))
+		return -ENOMEM;
+	for (i = 0; i < x->procs.n; i++)
+		for (k = 0; k < l->n; k++)
+			if (x->procs.v[i].ppid == l->v[k]->pid)
+				pids[n++] = x->procs.v[i].pid;
+	if ((r = procfs_fill_cmdlines(&x->procs, x->pfd, pids, n)) < 0)
 		goto out;
-	if ((r = pgconf_argv_get(argv, argv_len, "config_file", &v)) < 0)
-		goto out;
-	conf_path = abs_path(c->data_dir, v ? v : "postgresql.conf");
-	auto_path = abs_path(c->data_dir, "postgresql.auto.conf");
-	if (!conf_path || !auto_path) {
+	if (!(x->kids = calloc(n ? n : 1, sizeof(*x->kids)))) {
 		r = -ENOMEM;
 		goto out;
 	}
-	r = pgconf_lookup(&io, conf_path, name, &ret->conf, &ret->conf_file);
-	if (r == -ENOMEM)
-		goto out;
-	r = pgconf_lookup(&io, auto_path, name, &ret->autoconf, &ret->autoconf_file);
-	if (r == -ENOMEM)
-		goto out;
-	r = 0;
+	for (i = 0; i < n; i++) {
+		const struct proc_entry *e = procfs_find(&x->procs, pids[i]);
+		struct join_proc *p = &x->kids[x->nkids];
+		if (!e)
+			continue;
+		p->pid = p->ns_pid = e->pid;
+		p->ppid = e->ppid;
+		p->start_ticks = e->start_ticks;
+		p->state = e->state;
+		p->title = e->cmdline;
+		x->nkids++;
+	}
 out:
-	free(v);
-	free(conf_path);
-	free(auto_path);
-	if (r < 0)
-		setting_clear(ret);
+	free(pids);
 	return r;
 }
 
-/*
- * hba_file as PostgreSQL's precedence has it (command line, then
- * postgresql.auto.conf, then postgresql.conf, then the default), each
- * value made absolute; and when the places that name it disagree, one line
- * saying so in *ret_conflict.  Without SQL nobody can tell which one the
- * server read at its start: postgresql.auto.conf may hold a value staged by
- * ALTER SYSTEM and never in force.  0 or -ENOMEM.
- */
-static int hba_from_settings(const struct pg_cluster *c, const struct setting *s, char **ret_hba,
-			     char **ret_conflict)
+/* Keep only the cluster SPEC names: 0, -ENOENT (none) or -ENOTUNIQ. */
+static int choose_cluster(struct cluster_list *l, const char *spec)
 {
-	const char *where[3], *val[3];
-	char *abs[3] = { NULL, NULL, NULL }, *dflt = NULL, *line = NULL, *where_conf = NULL,
-	     *where_auto = NULL;
-	size_t n = 0, i, len = 0;
-	bool differ = false;
-	FILE *f = NULL;
-	int r = -ENOMEM;
+	size_t i, k;
 
-	*ret_hba = *ret_conflict = NULL;
-	if (!(dflt = abs_path(c->data_dir, "pg_hba.conf")))
-		goto out;
-	if (s->conf_file && asprintf(&where_conf, "in '%s'", s->conf_file) < 0)
-		goto out;
-	if (s->autoconf_file && asprintf(&where_auto, "in '%s'", s->autoconf_file) < 0)
-		goto out;
-	if (s->argv) {
-		where[n] = "on the command line";
-		val[n++] = s->argv;
-	}
-	if (s->conf) {
-		where[n] = where_conf;
-		val[n++] = s->conf;
-	}
-	if (s->autoconf) {
-		if (!n) {
-			where[n] = "by default";
-			val[n++] = dflt;
-		}
-		where[n] = where_auto;
-		val[n++] = s->autoconf;
-	}
-	for (i = 0; i < n; i++)
-		if (!(abs[i] = abs_path(c->data_dir, val[i])))
-			goto out;
-	for (i = 1; i < n; i++)
-		if (strcmp(abs[i], abs[0]) != 0)
-			differ = true;
-	if (differ) {
-		if (!(f = open_memstream(&line, &len)))
-			goto out;
-		fprintf(f, "hba_file is");
-		for (i = 0; i < n; i++)
-			fprintf(f, "%s '%s' %s", i == 0 ? "" : i + 1 < n ? "," : n == 2 ? " but" : " and",
-				abs[i], where[i]);
-		if (fclose(f) != 0) {
-			f = NULL;
-			goto out;
-		}
-		f = NULL;
-	}
-	/* s->argv first, else the file that wins: auto.conf is read last. */
-	*ret_hba = s->argv ? abs_path(c->data_dir, s->argv)
-		 : s->autoconf ? abs_path(c->data_dir, s->autoconf)
-		 : s->conf ? abs_path(c->data_dir, s->conf) : strdup(dflt);
-	if (!*ret_hba)
-		goto out;
-	*ret_conflict = line;
-	line = NULL;
-	r = 0;
-out:
-	if (f)
-		fclose(f);
-	for (i = 0; i < 3; i++)
-		free(abs[i]);
-	free(dflt);
-	free(line);
-	free(where_conf);
-	free(where_auto);
-	return r;
-}
-
-static char *reason(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *reason(const char *fmt, ...)
-{
-	va_list ap;
-	char *out = NULL;
-
-	va_start(ap, fmt);
-	if (vasprintf(&out, fmt, ap) < 0)
-		out = NULL;
-	va_end(ap);
-	return out;
-}
-
-static void link_text(int pfd, pid_t pid, const char *rel, char *buf, size_t len)
-{
-	char path[64];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "%d/%s", (int)pid, rel);
-	n = readlinkat(pfd, path, buf, len - 1);
-	if (n < 0)
-		n = 0;
-	buf[n] = '\0';
-}
-
-/*
- * Is C (pid, data_dir from its postmaster.pid, whose fstat is PM_ST) a
- * PostgreSQL postmaster?  The evidence must agree: its executable is a
- * server binary only root can change, postmaster.pid's data directory is
- * the directory it runs in, and the process, that directory and
- * postmaster.pid share one uid that is not root.  0 with *ret_reason NULL
- * (verified; *ret_rootfd an O_PATH fd of its root and c->owner_* set), 0
- * with a malloc'd one-line *ret_reason, or -ENOMEM.
- */
-static int verify_postmaster(int pfd, struct pg_cluster *c, const struct stat *pm_st, int *ret_rootfd,
-			     char **ret_reason)
-{
-	char exe[PATH_MAX], cwd[PATH_MAX], path[64], *base, *why = NULL;
-	struct open_how how = {
-		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	struct stat xst, cst, dst;
-	uid_t ruid, euid, root_uid = 0;
-	gid_t rgid;
-	int rootfd = -1, dfd = -1;
-	bool agree = false;
-	size_t n;
-
-	*ret_rootfd = -1;
-	*ret_reason = NULL;
-	/* Root of its user namespace: a container's root owns the server
-	 * binary of the container's image (0 on the host). */
-	if (procfs_root_uid(pfd, c->pid, &root_uid) < 0)
-		root_uid = 0;
-
-	link_text(pfd, c->pid, "exe", exe, sizeof(exe));
-	n = strlen(exe);
-	if (n > 10 && strcmp(exe + n - 10, " (deleted)") == 0)
-		exe[n - 10] = '\0';     /* the package was upgraded under it */
-	base = strrchr(exe, '/');
-	base = base ? base + 1 : exe;
-	snprintf(path, sizeof(path), "%d/exe", (int)c->pid);
-	if (fstatat(pfd, path, &xst, 0) < 0 || !S_ISREG(xst.st_mode) ||
-	    (xst.st_uid != 0 && xst.st_uid != root_uid) || (xst.st_mode & (S_IWGRP | S_IWOTH)) ||
-	    (strcmp(base, "postgres") != 0 && strcmp(base, "postmaster") != 0)) {
-		why = reason("executable '%s' is not a root-owned PostgreSQL server binary", exe);
-		goto out;
-	}
-
-	link_text(pfd, c->pid, "cwd", cwd, sizeof(cwd));
-	if (procfs_stat(pfd, c->pid, "cwd", &cst) < 0) {
-		why = reason("cannot see the directory it runs in");
-		goto out;
-	}
-	if (!c->data_dir || c->data_dir[0] != '/') {
-		why = reason("postmaster.pid names no data directory");
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%d/root", (int)c->pid);
-	rootfd = openat(pfd, path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd >= 0)
-		dfd = (int)syscall(SYS_openat2, rootfd, c->data_dir, &how, sizeof(how));
-	if (dfd < 0 || fstat(dfd, &dst) < 0 || dst.st_dev != cst.st_dev || dst.st_ino != cst.st_ino) {
-		why = reason("postmaster.pid names '%s' but the process runs in '%s'", c->data_dir, cwd);
-		goto out;
-	}
-
-	if (procfs_ids(pfd, c->pid, &ruid, &euid, &rgid) < 0) {
-		why = reason("cannot read its user ids");
-		goto out;
-	}
-	if (ruid != euid)
-		why = reason("owner mismatch: process real uid %u, effective uid %u", (unsigned)ruid,
-			     (unsigned)euid);
-	else if (euid != cst.st_uid)
-		why = reason("owner mismatch: process uid %u, data directory uid %u", (unsigned)euid,
-			     (unsigned)cst.st_uid);
-	else if (cst.st_uid != pm_st->st_uid)
-		why = reason("owner mismatch: data directory uid %u, postmaster.pid uid %u",
-			     (unsigned)cst.st_uid, (unsigned)pm_st->st_uid);
-	else if (euid == 0 || euid == root_uid)
-		why = reason("it runs as root (uid %u), which PostgreSQL never does", (unsigned)euid);
-	else if (cst.st_mode & (S_IWGRP | S_IRWXO))
-		why = reason("data directory '%s' has mode %04o (PostgreSQL requires 0700 or 0750)", cwd,
-			     (unsigned)(cst.st_mode & 07777));
-	else
-		agree = true;
-	if (!agree)
-		goto out;       /* why is NULL only when out of memory */
-	c->owner_uid = cst.st_uid;
-	c->owner_gid = rgid;
-	*ret_rootfd = rootfd;
-	rootfd = -1;
-	if (dfd >= 0)
-		close(dfd);
-	return 0;
-out:
-	if (dfd >= 0)
-		close(dfd);
-	if (rootfd >= 0)
-		close(rootfd);
-	if (!why)
-		return -ENOMEM;
-	*ret_reason = why;
-	return 0;
-}
-
-static void set_owner_name(struct pg_cluster *c, uid_t uid)
-{
-	struct passwd pw, *pwp = NULL;
-	char pwbuf[4096];
-
-	if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp)
-		c->owner_name = strdup(pw.pw_name);
-}
-
-/*
- * The owner's name as the server itself would find it (peer
- * authentication asks getpwuid() inside the container): UID (as the
- * cluster's user namespace sees it) looked up in the etc/passwd of the
- * cluster's root.  The file is the container's: any name it gives is the
- * container's business, and only ever used as a role name to connect as
- * its owner.  Lines too long or malformed are skipped.
- */
-static void set_owner_name_in(struct pg_cluster *c, const struct conf_ctx *x, uid_t uid)
-{
-	char *buf = NULL, *line, *next;
-	size_t len;
-
-	if (conf_read((void *)x, "/etc/passwd", &buf, &len) < 0)
-		return;
-	for (line = buf; line && *line; line = next) {
-		char *f[4] = { 0 }, *p = line, *end;
-		unsigned long v;
-		int i;
-
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		for (i = 0; i < 4 && p; i++) {
-			f[i] = p;
-			p = strchr(p, ':');
-			if (p)
-				*p++ = '\0';
-		}
-		if (i < 4 || !f[0][0] || !f[2][0])
-			continue;
-		errno = 0;
-		v = strtoul(f[2], &end, 10);
-		if (errno || *end || v != (unsigned long)uid)
-			continue;
-		c->owner_name = strndup(f[0], 64);
-		break;
-	}
-	free(buf);
-}
-
-/* Which container C runs in, from its cgroup path (container.h): only
- * for a process with namespaces of its own.  0 or -ENOMEM. */
-static int set_container(int pfd, struct pg_cluster *c)
-{
-	struct container_ref ref;
-	char *buf = NULL, label[CONTAINER_LABEL_MAX];
-	size_t len;
-
-	if (!c->ns_own || procfs_read(pfd, c->pid, "cgroup", 1 << 16, &buf, &len) < 0)
+	if (!spec)
 		return 0;
-	if (container_from_cgroup(buf, len, &ref) == 0 && ref.runtime != CONTAINER_NONE) {
-		container_label(&ref, label, sizeof(label));
-		c->container_runtime = (int)ref.runtime;
-		if (!(c->container = strdup(label)) || !(c->container_id = strdup(ref.id))) {
-			free(buf);
-			return -ENOMEM;
-		}
+	for (i = 0, k = 0; i < l->n; i++) {
+		if (discover_cluster_matches(l->v[i], spec))
+			l->v[k++] = l->v[i];
+		else
+			cluster_free(l->v[i]);
 	}
-	free(buf);
-	return 0;
+	l->n = k;
+	return !k ? -ENOENT : k > 1 ? -ENOTUNIQ : 0;
 }
 
-/* Which of PID's namespaces differ from ours (pg_cluster.ns_own), their
- * inodes into C. */
-static void set_namespaces(int pfd, struct pg_cluster *c)
+static const struct pg_cluster *parent_of(const struct cluster_list *l, const struct join_proc *p)
 {
-	static const struct {
-		const char *kind;
-		unsigned bit;
-		size_t off;
-	} kinds[] = {
-		{ "net", NS_NET, offsetof(struct pg_cluster, netns) },
-		{ "pid", NS_PID, offsetof(struct pg_cluster, pidns) },
-		{ "mnt", NS_MNT, offsetof(struct pg_cluster, mntns) },
-		{ "user", NS_USER, offsetof(struct pg_cluster, userns) },
-	};
+	size_t k;
+
+	for (k = 0; k < l->n; k++)
+		if (l->v[k]->pid == p->ppid)
+			return l->v[k];
+	return NULL;
+}
+
+/* In a pid namespace, the pid pg_stat_activity shows (0 when it cannot be
+ * read: then no SQL is ever about it). */
+static void read_ns_pids(struct scan *x, const struct cluster_list *l)
+{
 	size_t i;
 
-	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		unsigned long *ino = (unsigned long *)((char *)c + kinds[i].off), self = 0;
-		if (procfs_ns(pfd, c->pid, kinds[i].kind, ino) < 0)
-			*ino = 0;
-		if (*ino && procfs_ns(pfd, 0, kinds[i].kind, &self) == 0 && self != *ino)
-			c->ns_own |= kinds[i].bit;
+	for (i = 0; i < x->nkids; i++) {
+		struct join_proc *p = &x->kids[i];
+		const struct pg_cluster *c = parent_of(l, p);
+		if (c && (c->ns_own & NS_PID) && procfs_inner_pid(x->pfd, p->pid, &p->ns_pid) < 0)
+			p->ns_pid = 0;
 	}
 }
 
-/*
- * Is E a postmaster?  1 and *ret when it is a verified one, 2 and *ret
- * (->unverified says why) when it only looks like one, 0 when not,
- * -ENOMEM.  Nothing of an unverified one is read beyond its
- * postmaster.pid.
- */
-static int load_cluster(int pfd, const struct proc_entry *e, struct pg_cluster **ret)
-{
-	struct pmpid pm;
-	struct pg_cluster *c = NULL;
-	struct conf_ctx x = { .rootfd = -1 };
-	struct setting hba = { 0 }, name = { 0 };
-	char *buf = NULL, *argv = NULL;
-	size_t len, argv_len = 0;
-	struct stat st;
-	pid_t inner;
-	int r;
-
-	*ret = NULL;
-	/* Anyone can put a file there: a FIFO, a link, a huge file is no
-	 * postmaster.pid. */
-	if (procfs_read_file(pfd, e->pid, "cwd/postmaster.pid", PMPID_MAX, &buf, &len, &st) < 0)
-		return 0;
-	r = pmpid_parse(buf, len, &pm);
-	free(buf);
-	buf = NULL;
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0)
-		return 0;
-	/* Its own pid, or its own pid as seen inside a container. */
-	if (pm.pid != e->pid &&
-	    !(procfs_inner_pid(pfd, e->pid, &inner) == 0 && inner == pm.pid && inner != e->pid)) {
-		pmpid_clear(&pm);
-		return 0;
-	}
-	c = calloc(1, sizeof(*c));
-	if (!c) {
-		pmpid_clear(&pm);
-		return -ENOMEM;
-	}
-	c->pid = e->pid;
-	c->start_ticks = e->start_ticks;
-	c->data_dir = pm.data_dir;
-	c->port = pm.port;
-	c->socket_dir = pm.socket_dir;
-	c->listen_addr = pm.listen_addr;
-	c->status = pm.status;
-	pm.data_dir = pm.socket_dir = pm.listen_addr = pm.status = NULL;
-	pmpid_clear(&pm);
-	c->owner_uid = (uid_t)-1;
-	c->owner_gid = (gid_t)-1;
-	set_namespaces(pfd, c);
-	if ((r = set_container(pfd, c)) < 0)
-		goto fail;
-	if ((r = verify_postmaster(pfd, c, &st, &x.rootfd, &c->unverified)) < 0)
-		goto fail;
-	if (c->unverified) {
-		if (procfs_stat(pfd, e->pid, "cwd", &st) == 0)
-			set_owner_name(c, st.st_uid);
-		*ret = c;
-		return 2;
-	}
-	x.uid = c->owner_uid;
-	x.gid = c->owner_gid;
-	if (c->ns_own & (NS_MNT | NS_USER)) {
-		/* its own files, its own users: named as the server names them */
-		uid_t in_uid = c->owner_uid;
-		if (!(c->ns_own & NS_USER) || procfs_uid_inside(pfd, c->pid, c->owner_uid, &in_uid) == 0)
-			set_owner_name_in(c, &x, in_uid);
-	} else {
-		set_owner_name(c, c->owner_uid);
-	}
-	if (procfs_read_file(pfd, e->pid, "cwd/PG_VERSION", 64, &buf, &len, NULL) == 0) {
-		c->version = trim_dup(buf);
-		free(buf);
-		buf = NULL;
-	}
-
-	procfs_read(pfd, e->pid, "cmdline", 1 << 16, &argv, &argv_len);
-	if ((r = postmaster_setting(&x, c, argv ? argv : "", argv ? argv_len : 0, "hba_file", &hba)) < 0 ||
-	    (r = hba_from_settings(c, &hba, &c->hba_file, &c->hba_conflict)) < 0)
-		goto fail;
-	if ((r = postmaster_setting(&x, c, argv ? argv : "", argv ? argv_len : 0, "cluster_name", &name)) < 0)
-		goto fail;
-	{
-		char **v = name.argv ? &name.argv : name.autoconf ? &name.autoconf : &name.conf;
-		if (*v && **v) {
-			c->cluster_name = *v;
-			*v = NULL;
-		}
-	}
-	setting_clear(&hba);
-	setting_clear(&name);
-	free(argv);
-	close(x.rootfd);
-	*ret = c;
-	return 1;
-fail:
-	setting_clear(&hba);
-	setting_clear(&name);
-	free(argv);
-	if (x.rootfd >= 0)
-		close(x.rootfd);
-	cluster_free(c);
-	return r;
-}
-
-/* One sock_diag table per network namespace. */
-struct ns_table {
-	unsigned long netns;
-	struct sockdiag_table t;
-	bool unix_done;
-	bool unix_err;
-	int err;
-};
-
-/* Run the dumps for the clusters of namespace NS->netns.  Enters the
- * namespace of PM_PID when it is not ours. */
-static int dump_ns(int pfd, struct ns_table *ns, pid_t pm_pid, unsigned long self_ns,
-		   const int *ports, size_t nports, bool want_unix)
+/* Run the dumps of namespace NS->netns (TCP on PORTS, or Unix).  Enters
+ * the namespace of PM_PID when it is not ours. */
+static int dump_ns(const struct scan *x, struct join_netns *ns, pid_t pm_pid, const int *ports, size_t nports,
+		   bool want_unix)
 {
 	int saved, r;
 
-	r = netns_enter(pfd, pm_pid, ns->netns, self_ns, &saved);
+	r = netns_enter(x->pfd, pm_pid, ns->netns, x->self_ns, &saved);
 	if (r < 0)
 		return r;
 	if (!want_unix) {
@@ -709,201 +230,133 @@ static int dump_ns(int pfd, struct ns_table *ns, pid_t pm_pid, unsigned long sel
 			r = 0;      /* no IPv6 in this kernel */
 	} else {
 		r = sockdiag_dump_unix(&ns->t);
-		ns->unix_done = true;
+		ns->unix_done = r == 0;
 	}
 	sockdiag_table_sort(&ns->t);
 	netns_leave(saved);
 	return r;
 }
 
-static bool unix_name_is_cluster(const char *name, int port)
+static struct join_netns *find_ns(struct scan *x, unsigned long netns)
 {
-	char suffix[32];
-	size_t n, sl;
+	size_t j = join_netns_index(x->nss, x->nns, netns);
 
-	if (!name)
-		return false;
-	snprintf(suffix, sizeof(suffix), "/.s.PGSQL.%d", port);
-	n = strlen(name);
-	sl = strlen(suffix);
-	return n >= sl && strcmp(name + n - sl, suffix) == 0;
+	return j < x->nns ? &x->nss[j] : NULL;
 }
 
-static void addr_text(int family, const uint8_t *a, char *buf, size_t len)
+/* C's namespace's table, its TCP sockets on the ports of every cluster
+ * there dumped when it is new.  0 or -ENOMEM. */
+static int dump_tcp(struct scan *x, const struct cluster_list *l, const struct pg_cluster *c)
 {
-	if (!inet_ntop(family, a, buf, (socklen_t)len))
-		buf[0] = '\0';
-	/* Show v4-mapped addresses the way PostgreSQL does: as v4. */
-	if (family == AF_INET6 && strncmp(buf, "::ffff:", 7) == 0 && strchr(buf, '.'))
-		memmove(buf, buf + 7, strlen(buf + 7) + 1);
-}
+	struct join_netns *ns, *nv;
+	int *ports;
+	size_t np = 0, j;
 
-static void set_inet(struct session *s, const struct sockdiag_inet *e)
-{
-	s->transport = TRANSPORT_TCP;
-	s->family = e->family;
-	s->socket_inode = e->inode;
-	s->tcp_state = e->state;
-	s->cookie[0] = e->cookie[0];
-	s->cookie[1] = e->cookie[1];
-	memcpy(s->local_raw, e->src, sizeof(s->local_raw));
-	memcpy(s->client_raw, e->dst, sizeof(s->client_raw));
-	addr_text(e->family, e->dst, s->client_addr, sizeof(s->client_addr));
-	addr_text(e->family, e->src, s->local_addr, sizeof(s->local_addr));
-	s->client_port = e->dport;
-	s->local_port = e->sport;
-}
-
-/*
- * Find S's client socket: an fd whose inode the dump lists with the
- * cluster's port on our side, else a Unix socket accepted on the cluster's
- * socket.  *HINT_FD is where the previous child had it (the postmaster
- * accepts into the same fd number most of the time): one readlink instead
- * of a directory walk when it is right.  Returns true when the kernel
- * could be asked everything (so no socket found means no client).
- */
-static bool join_socket(int pfd, struct session *s, struct ns_table *ns, int *hint_fd,
-			unsigned long self_ns)
-{
-	struct proc_sock *socks = NULL;
-	size_t n = 0, i;
-	const struct sockdiag_inet *e;
-	const struct sockdiag_unix *u;
-	unsigned long ino;
-
-	if (*hint_fd >= 0 && procfs_fd_socket(pfd, s->pid, *hint_fd, &ino) == 0) {
-		e = sockdiag_find_inet(&ns->t, ino);
-		if (e && e->sport == s->cluster->port) {
-			set_inet(s, e);
-			return true;
-		}
-	}
-	if (procfs_socket_fds(pfd, s->pid, &socks, &n) < 0)
-		return false;
-	for (i = 0; i < n; i++) {
-		e = sockdiag_find_inet(&ns->t, socks[i].inode);
-		if (e && e->sport == s->cluster->port) {
-			set_inet(s, e);
-			*hint_fd = socks[i].fd;
-			free(socks);
-			return true;
-		}
-	}
-	/* No TCP client: a Unix-socket client?  Dumped once, when needed. */
-	if (n && !ns->unix_done && dump_ns(pfd, ns, s->cluster->pid, self_ns, NULL, 0, true) < 0)
-		ns->unix_err = true;
-	for (i = 0; i < n; i++) {
-		u = sockdiag_find_unix(&ns->t, socks[i].inode);
-		if (u && unix_name_is_cluster(u->name, s->cluster->port)) {
-			s->transport = TRANSPORT_UNIX;
-			s->family = AF_UNIX;
-			s->socket_inode = socks[i].inode;
-			*hint_fd = socks[i].fd;
-			break;
-		}
-	}
-	free(socks);
-	return !ns->unix_err;
-}
-
-static int cmp_session(const void *a, const void *b)
-{
-	const struct session *x = a, *y = b;
-
-	if (x->cluster != y->cluster)
-		return x->cluster->pid < y->cluster->pid ? -1 : 1;
-	return (x->pid > y->pid) - (x->pid < y->pid);
-}
-
-static struct session *find_session(struct discovery *d, const struct pg_cluster *c, pid_t pid)
-{
-	struct session key = { .pid = pid, .cluster = (struct pg_cluster *)c };
-
-	if (!d->sessions.n)
-		return NULL;
-	return bsearch(&key, d->sessions.v, d->sessions.n, sizeof(key), cmp_session);
-}
-
-static int cmp_ns_pid(const void *a, const void *b)
-{
-	const struct session *x = *(struct session *const *)a, *y = *(struct session *const *)b;
-
-	return (x->ns_pid > y->ns_pid) - (x->ns_pid < y->ns_pid);
-}
-
-/*
- * C's sessions by the pid its own pid namespace gives them (what
- * pg_stat_activity says), for a cluster in a pid namespace: a malloc'd
- * array sorted by ns_pid into *RET, *RET_N.  0 or -ENOMEM.
- */
-static int index_ns_pids(struct discovery *d, const struct pg_cluster *c, struct session ***ret, size_t *ret_n)
-{
-	struct session **v;
-	size_t i, n = 0;
-
-	*ret = NULL;
-	*ret_n = 0;
-	if (!(v = malloc((d->sessions.n ? d->sessions.n : 1) * sizeof(*v))))
-		return -ENOMEM;
-	for (i = 0; i < d->sessions.n; i++)
-		if (d->sessions.v[i].cluster == c && d->sessions.v[i].ns_pid > 0)
-			v[n++] = &d->sessions.v[i];
-	qsort(v, n, sizeof(*v), cmp_ns_pid);
-	*ret = v;
-	*ret_n = n;
-	return 0;
-}
-
-static struct session *find_ns_session(struct session **v, size_t n, pid_t ns_pid)
-{
-	struct session key = { .ns_pid = ns_pid }, *kp = &key, **hit;
-
-	if (!n)
-		return NULL;
-	hit = bsearch(&kp, v, n, sizeof(*v), cmp_ns_pid);
-	return hit ? *hit : NULL;
-}
-
-static int replace_str(char **dst, const char *src)
-{
-	char *n;
-
-	if (!src)
+	if (find_ns(x, c->netns))
 		return 0;
-	n = strdup(src);
-	if (!n)
+	if (!(nv = realloc(x->nss, (x->nns + 1) * sizeof(*nv))))
 		return -ENOMEM;
-	free(*dst);
-	*dst = n;
+	x->nss = nv;
+	ns = &x->nss[x->nns++];
+	memset(ns, 0, sizeof(*ns));
+	ns->netns = c->netns;
+	if (!(ports = malloc(l->n * sizeof(*ports))))
+		return -ENOMEM;
+	for (j = 0; j < l->n; j++)
+		if (l->v[j]->netns == c->netns && l->v[j]->port > 0)
+			ports[np++] = l->v[j]->port;
+	ns->err = np ? dump_ns(x, ns, c->pid, ports, np, false) : 0;
+	free(ports);
 	return 0;
 }
 
-static const char *static_type(const char *t)
+/* A namespace not entered (no CAP_SYS_ADMIN, say) is said, per cluster:
+ * its clients stay unknown, and nothing is cut there.  0 or -ENOMEM. */
+static int note_net_error(struct pg_cluster *c, int err)
 {
-	static const char *const known[] = {
-		"client backend", "walsender", "autovacuum launcher", "autovacuum worker",
-		"background writer", "checkpointer", "walwriter", "walreceiver", "walsummarizer",
-		"startup", "archiver", "logger", "stats collector", "logical replication launcher",
-		"logical replication worker", "logical replication apply worker",
-		"logical replication tablesync worker", "logical replication parallel worker",
-		"parallel worker", "slotsync worker", "io worker", "background worker",
-	};
-	size_t i;
-
-	for (i = 0; t && i < sizeof(known) / sizeof(known[0]); i++)
-		if (strcmp(t, known[i]) == 0)
-			return known[i];
-	return NULL;
+	if (asprintf(&c->net_error, "cannot read its sockets%s: %s%s",
+		     c->ns_own & NS_NET ? " in its network namespace" : "", strerror(-err),
+		     err == -EPERM && (c->ns_own & NS_NET) ? " (entering it needs CAP_SYS_ADMIN)" : "") < 0) {
+		c->net_error = NULL;
+		return -ENOMEM;
+	}
+	return 0;
 }
 
-/* Merge pg_stat_activity into the cluster's sessions. */
+/*
+ * P's socket fds.  *HINT_FD is where the previous child of the cluster had
+ * its client (the postmaster accepts into the same fd number most of the
+ * time): one readlink instead of a directory walk when it is right.
+ * Returns true when P holds sockets but no TCP client: a Unix client?
+ */
+static bool read_socks(const struct scan *x, struct join_proc *p, const struct join_netns *ns, int port,
+		       int *hint_fd)
+{
+	struct proc_sock *v = NULL;
+	unsigned long ino;
+	size_t n = 0, i;
+
+	if (*hint_fd >= 0 && procfs_fd_socket(x->pfd, p->pid, *hint_fd, &ino) == 0 &&
+	    join_client_inet(&ns->t, ino, port) && (v = malloc(sizeof(*v)))) {
+		v->fd = *hint_fd;
+		v->inode = ino;
+		p->socks = v;
+		p->nsocks = 1;
+		return false;
+	}
+	if ((p->socks_err = procfs_socket_fds(x->pfd, p->pid, &v, &n)) < 0)
+		return false;
+	p->socks = v;
+	p->nsocks = n;
+	for (i = 0; i < n; i++)
+		if (join_client_inet(&ns->t, v[i].inode, port)) {
+			*hint_fd = v[i].fd;
+			return false;
+		}
+	return n > 0;
+}
+
+/*
+ * The sockets: one TCP dump per family per network namespace, then each
+ * child's socket fds, then the Unix sockets of a namespace where a child
+ * holds sockets but no TCP client.  0 or -ENOMEM.
+ */
+static int read_sockets(struct scan *x, const struct cluster_list *l)
+{
+	struct join_netns *ns;
+	size_t i, k;
+	int r;
+
+	for (k = 0; k < l->n; k++)
+		if ((r = dump_tcp(x, l, l->v[k])) < 0)
+			return r;
+	for (k = 0; k < l->n; k++) {
+		struct pg_cluster *c = l->v[k];
+		int hint_fd = -1;
+		bool want_unix = false;
+		ns = find_ns(x, c->netns);
+		if (ns->err) {
+			if ((r = note_net_error(c, ns->err)) < 0)
+				return r;
+			continue;
+		}
+		for (i = 0; i < x->nkids; i++)
+			if (x->kids[i].ppid == c->pid && x->kids[i].title &&
+			    read_socks(x, &x->kids[i], ns, c->port, &hint_fd))
+				want_unix = true;
+		if (want_unix && !ns->unix_done && !ns->unix_err)
+			ns->unix_err = dump_ns(x, ns, c->pid, NULL, 0, true);
+	}
+	return 0;
+}
+
+/* Merge pg_stat_activity into the cluster's sessions.  0 or -ENOMEM; a
+ * failure to connect or read is left in c->sql_error. */
 static int enrich(struct discovery *d, struct pg_cluster *c, const struct discover_opts *o)
 {
 	PGconn *conn = NULL;
 	struct pgsql_activity act = { 0 };
-	struct session **by_ns = NULL;
 	char *err = NULL, *hba = NULL;
-	size_t i, nby_ns = 0;
 	int r;
 
 	r = pgsql_connect(c, o->dsn, &conn, &err);
@@ -923,292 +376,45 @@ static int enrich(struct discovery *d, struct pg_cluster *c, const struct discov
 	}
 	pgsql_close(conn);
 	c->sql_ok = true;
-	if ((c->ns_own & NS_PID) && index_ns_pids(d, c, &by_ns, &nby_ns) < 0) {
-		pgsql_activity_clear(&act);
-		return -ENOMEM;
-	}
-	for (i = 0; i < act.n; i++) {
-		struct pgsql_row *w = &act.v[i];
-		struct session *s = c->ns_own & NS_PID ? find_ns_session(by_ns, nby_ns, w->pid)
-						       : find_session(d, c, w->pid);
-		const char *t;
-		if (!s)
-			continue;
-		/* The same pid with another start is another process. */
-		if (s->start_us != TIME_UNKNOWN && w->backend_start_us != TIME_UNKNOWN &&
-		    llabs(s->start_us - w->backend_start_us) > 2000000)
-			continue;
-		s->from_sql = true;
-		if (replace_str(&s->user, w->usename) < 0 || replace_str(&s->database, w->datname) < 0 ||
-		    replace_str(&s->application_name, w->application_name) < 0 ||
-		    replace_str(&s->sql_state, w->state) < 0 || replace_str(&s->query, w->query) < 0) {
-			pgsql_activity_clear(&act);
-			free(by_ns);
-			return -ENOMEM;
-		}
-		if (w->state)
-			s->state = select_known_state(w->state);
-		if ((t = static_type(w->backend_type))) {
-			s->backend_type = t;
-			s->is_client = strcmp(t, "client backend") == 0 || strcmp(t, "walsender") == 0;
-		}
-		if (w->backend_start_us != TIME_UNKNOWN)
-			s->start_us = w->backend_start_us;
-		s->state_change_us = w->state_change_us;
-		s->xact_start_us = w->xact_start_us;
-		s->query_start_us = w->query_start_us;
-		if (s->transport == TRANSPORT_NONE && w->client_addr && w->client_port >= 0) {
-			/* The kernel's view was not reachable; PostgreSQL's is the
-			 * address it accepted from, also not from the client. */
-			snprintf(s->client_addr, sizeof(s->client_addr), "%s", w->client_addr);
-			s->client_port = w->client_port;
-		}
-	}
+	r = join_activity(&d->sessions, c, &act);
 	pgsql_activity_clear(&act);
-	free(by_ns);
-	return 0;
+	return r;
 }
 
 int discover(const struct discover_opts *o, struct discovery *ret)
 {
-	struct proc_table procs = { 0 };
-	struct ns_table *nss = NULL;
-	size_t nns = 0, i, k;
-	pid_t *kids = NULL;
-	size_t nkids = 0;
-	int pfd = -1, r;
-	int64_t btime = 0;
-	long hz = procfs_hertz();
-	unsigned long self_ns = 0;
+	struct scan x;
 	struct timespec ts;
+	struct join_input in;
+	size_t k;
+	int r;
 
 	memset(ret, 0, sizeof(*ret));
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ret->now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-	pfd = open(o->proc_root ? o->proc_root : "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (pfd < 0)
-		return -errno;
-	procfs_boot_time(pfd, &btime);
-	procfs_netns(pfd, 0, &self_ns);
-	r = procfs_scan(&procs);
-	if (r < 0)
+	if ((r = scan_open(o, &x)) < 0 || (r = find_clusters(&x, ret)) < 0 ||
+	    (r = read_children(&x, &ret->clusters)) < 0 ||
+	    (r = join_cluster_names(ret->clusters.v, ret->clusters.n, x.kids, x.nkids)) < 0 ||
+	    (r = choose_cluster(&ret->clusters, o->cluster_spec)) < 0)
 		goto out;
-
-	/* Postmasters: processes with children whose cwd names them. */
-	for (i = 0; i < procs.n; i++) {
-		struct pg_cluster *c;
-		if (!procs.v[i].nchildren)
-			continue;
-		r = load_cluster(pfd, &procs.v[i], &c);
-		if (r < 0)
-			goto out;
-		if (r == 0)
-			continue;
-		if ((r = cluster_list_add(r == 2 ? &ret->unverified : &ret->clusters, c)) < 0) {
-			cluster_free(c);
-			goto out;
-		}
-	}
-
-	/* Children of the postmasters, and their command lines. */
-	kids = malloc((procs.n ? procs.n : 1) * sizeof(*kids));
-	if (!kids) {
-		r = -ENOMEM;
+	read_ns_pids(&x, &ret->clusters);
+	if ((r = read_sockets(&x, &ret->clusters)) < 0)
 		goto out;
-	}
-	for (i = 0; i < procs.n; i++)
-		for (k = 0; k < ret->clusters.n; k++)
-			if (procs.v[i].ppid == ret->clusters.v[k]->pid)
-				kids[nkids++] = procs.v[i].pid;
-	if ((r = procfs_fill_cmdlines(&procs, pfd, kids, nkids)) < 0)
+	in = (struct join_input){
+		.clusters = ret->clusters.v, .nclusters = ret->clusters.n,
+		.procs = x.kids, .nprocs = x.nkids,
+		.nss = x.nss, .nns = x.nns,
+		.boot_us = x.boot_us, .hz = x.hz,
+	};
+	if ((r = join_sessions(&in, &ret->sessions)) < 0)
 		goto out;
-
-	/* cluster_name as the running postmaster wrote it into titles, taken
-	 * from its oldest child that carries one: the checkpointer starts with
-	 * the cluster, while an autovacuum worker, whose title holds a database
-	 * name anyone with CREATEDB chooses ("x: checkpointer"), comes later. */
-	for (k = 0; k < ret->clusters.n; k++) {
-		struct pg_cluster *c = ret->clusters.v[k];
-		const struct proc_entry *best = NULL;
-		char *name = NULL;
-		for (i = 0; i < nkids; i++) {
-			struct proc_entry *e = procfs_find(&procs, kids[i]);
-			if (!e || !e->cmdline || e->ppid != c->pid ||
-			    (best && best->start_ticks <= e->start_ticks))
-				continue;
-			r = title_cluster_name(e->cmdline, &name);
-			if (r < 0)
-				goto out;
-			if (r == 1) {
-				best = e;
-				free(c->cluster_name);
-				c->cluster_name = name;
-			}
-		}
-	}
-	if (o->cluster_spec) {
-		for (i = 0, k = 0; i < ret->clusters.n; i++) {
-			if (discover_cluster_matches(ret->clusters.v[i], o->cluster_spec))
-				ret->clusters.v[k++] = ret->clusters.v[i];
-			else
-				cluster_free(ret->clusters.v[i]);
-		}
-		ret->clusters.n = k;
-		if (!k) {
-			r = -ENOENT;
-			goto out;
-		}
-		if (k > 1) {
-			r = -ENOTUNIQ;
-			goto out;
-		}
-	}
-
-	/* Sessions. */
-	for (i = 0; i < nkids; i++) {
-		struct proc_entry *e = procfs_find(&procs, kids[i]);
-		struct session *s;
-		struct pg_cluster *c = NULL;
-		for (k = 0; e && k < ret->clusters.n; k++)
-			if (ret->clusters.v[k]->pid == e->ppid)
-				c = ret->clusters.v[k];
-		if (!c || !e->cmdline)
-			continue;   /* other cluster, or exited meanwhile */
-		s = session_list_add(&ret->sessions);
-		if (!s) {
-			r = -ENOMEM;
-			goto out;
-		}
-		s->pid = e->pid;
-		s->ns_pid = e->pid;
-		/* in a pid namespace, the pid pg_stat_activity shows (0 when
-		 * it cannot be read: then no SQL is ever about it) */
-		if ((c->ns_own & NS_PID) && procfs_inner_pid(pfd, e->pid, &s->ns_pid) < 0)
-			s->ns_pid = 0;
-		s->ppid = e->ppid;
-		s->start_ticks = e->start_ticks;
-		s->start_us = (btime * 1000000) + (int64_t)(e->start_ticks * 1000000ULL / (unsigned long long)hz);
-		s->proc_state = e->state;
-		s->cluster = c;
-		s->title = e->cmdline;
-		e->cmdline = NULL;
-	}
-	if (ret->sessions.n)      /* v is NULL while there are none */
-		qsort(ret->sessions.v, ret->sessions.n, sizeof(*ret->sessions.v), cmp_session);
-
-	/* Sockets: one dump per family per network namespace. */
-	for (k = 0; k < ret->clusters.n; k++) {
-		struct pg_cluster *c = ret->clusters.v[k];
-		struct ns_table *ns = NULL, *nv;
-		int *ports;
-		size_t np = 0, j;
-		for (j = 0; j < nns; j++)
-			if (nss[j].netns == c->netns)
-				ns = &nss[j];
-		if (ns)
-			continue;
-		nv = realloc(nss, (nns + 1) * sizeof(*nss));
-		if (!nv) {
-			r = -ENOMEM;
-			goto out;
-		}
-		nss = nv;
-		ns = &nss[nns++];
-		memset(ns, 0, sizeof(*ns));
-		ns->netns = c->netns;
-		ports = malloc(ret->clusters.n * sizeof(*ports));
-		if (!ports) {
-			r = -ENOMEM;
-			goto out;
-		}
-		for (j = 0; j < ret->clusters.n; j++)
-			if (ret->clusters.v[j]->netns == c->netns && ret->clusters.v[j]->port > 0)
-				ports[np++] = ret->clusters.v[j]->port;
-		ns->err = np ? dump_ns(pfd, ns, c->pid, self_ns, ports, np, false) : 0;
-		free(ports);
-	}
-	/* A namespace not entered (no CAP_SYS_ADMIN, say) is said, per
-	 * cluster: its clients stay unknown, and nothing is cut there. */
-	for (k = 0; k < ret->clusters.n; k++) {
-		struct pg_cluster *c = ret->clusters.v[k];
-		size_t j;
-		for (j = 0; j < nns; j++) {
-			if (nss[j].netns != c->netns || !nss[j].err)
-				continue;
-			if (asprintf(&c->net_error, "cannot read its sockets%s: %s%s",
-				     c->ns_own & NS_NET ? " in its network namespace" : "", strerror(-nss[j].err),
-				     nss[j].err == -EPERM && (c->ns_own & NS_NET) ? " (entering it needs CAP_SYS_ADMIN)" : "") < 0) {
-				c->net_error = NULL;
-				r = -ENOMEM;
-				goto out;
-			}
-		}
-	}
-	{
-		int hint_fd = -1;
-		struct pg_cluster *last = NULL;
-		for (i = 0; i < ret->sessions.n; i++) {
-			struct session *s = &ret->sessions.v[i];
-			struct ns_table *ns = NULL;
-			struct title t;
-			struct title_hint hint = { 0 };
-			size_t j;
-			if (s->cluster != last) {
-				hint_fd = -1;
-				last = s->cluster;
-			}
-			for (j = 0; j < nns; j++)
-				if (nss[j].netns == s->cluster->netns)
-					ns = &nss[j];
-			if (ns && !ns->err && join_socket(pfd, s, ns, &hint_fd, self_ns))
-				hint.transport = TITLE_HINT_NOCLIENT;
-			if (s->transport == TRANSPORT_TCP) {
-				hint.transport = TITLE_HINT_TCP;
-				hint.port = s->client_port;
-			} else if (s->transport == TRANSPORT_UNIX) {
-				hint.transport = TITLE_HINT_UNIX;
-			}
-			r = title_parse(s->title, s->cluster->cluster_name, &hint, &t);
-			if (r == -ENOMEM)
-				goto out;
-			if (r == 0) {
-				s->backend_type = t.backend_type;
-				s->is_client = t.is_client;
-				s->user = t.user;
-				s->database = t.database;
-				/* For an auxiliary process its detail ("recovering
-				 * 0000...", an autovacuum worker's database). */
-				s->activity = t.is_client ? t.activity : t.detail;
-				s->waiting = t.waiting;
-				s->state = s->is_client ? title_state(t.activity) : NULL;
-				t.user = t.database = NULL;
-				if (t.is_client)
-					t.activity = NULL;
-				else
-					t.detail = NULL;
-				title_clear(&t);
-			} else if (s->transport != TRANSPORT_NONE) {
-				/* Not retitled yet: a connection still starting. */
-				s->backend_type = "client backend";
-				s->is_client = true;
-				s->state = "starting";
-			}
-		}
-	}
-
 	if (!o->no_sql)
 		for (k = 0; k < ret->clusters.n; k++)
 			if ((r = enrich(ret, ret->clusters.v[k], o)) < 0)
 				goto out;
 	r = 0;
 out:
-	for (i = 0; i < nns; i++)
-		sockdiag_table_clear(&nss[i].t);
-	free(nss);
-	free(kids);
-	proc_table_clear(&procs);
-	if (pfd >= 0)
-		close(pfd);
+	scan_clear(&x);
 	if (r < 0 && r != -ENOENT && r != -ENOTUNIQ)
 		discovery_clear(ret);
 	return r;

@@ -2,7 +2,7 @@
  * pmpid.c -- parse postmaster.pid (core, no I/O).
  *
  * Owns the line layout only.  Whether the pid is alive and really the
- * postmaster is discover.c's question.
+ * postmaster is postmaster.c's question.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -94,11 +94,13 @@ void cmd_evict_syslog(void *rule, enum action action, const struct session *s, c
 int cmd_evict_report(const struct options *o, enum action action, const struct plan *plan,
 		     const struct evict_result *res, bool destroy_unsupported);
 
-/* Shared by the commands (output.c). */
+/* Shared by the commands (cmd_common.c). */
 
 /* Run discovery for O, reporting failures and SQL gaps on stderr once.
  * Returns 0, or the exit status to end with. */
 int cmd_discover(const struct options *o, struct discovery *ret);
+
+/* Output (output.c). */
 
 /* Print one JSON object on its own line to stdout (json-c owns escaping). */
 struct json_object;

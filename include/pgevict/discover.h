@@ -1,12 +1,14 @@
 /*
  * discover.h -- from the host to clusters and sessions.
  *
- * Owns the data flow's first half: find postmasters in /proc, read their
- * postmaster.pid, enumerate their children, parse titles, join each child
- * with its client socket (netlink dump x /proc/PID/fd), and merge SQL when
- * it can be had.  It combines adapters and core; it prints nothing: what
- * went wrong per cluster is left in pg_cluster.sql_error for the command.
- * Needs root to see other users' fds and to connect as the cluster owner.
+ * Owns the data flow's first half: find postmasters in /proc (verified by
+ * postmaster.h), enumerate their children, read their titles and socket
+ * fds, dump the sockets of each network namespace, and read
+ * pg_stat_activity when it can be had; join.h makes sessions of those
+ * tables.  It combines adapters and core; it prints nothing: what went
+ * wrong per cluster is left in pg_cluster.sql_error and net_error for the
+ * command.  Needs root to see other users' fds and to connect as the
+ * cluster owner.
  */
 #ifndef PGEVICT_DISCOVER_H
 #define PGEVICT_DISCOVER_H
@@ -20,7 +22,11 @@ struct discover_opts {
 	const char *cluster_spec;    /* data directory, port or cluster_name */
 	bool no_sql;                 /* skip SQL enrichment */
 	const char *dsn;             /* conninfo overriding the default */
-	const char *proc_root;       /* "/proc" unless a test says otherwise */
+	const char *proc_root;       /* "/proc" unless a test says otherwise
+	                                (the per-process reads; libproc2's
+	                                table scan reads /proc whatever it
+	                                says: tests of the join go through
+	                                join.h's tables instead) */
 };
 
 struct discovery {

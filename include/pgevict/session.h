@@ -28,7 +28,7 @@ struct pg_cluster {
 	char *status;                /* postmaster.pid line 8 */
 	char *version;               /* PG_VERSION, e.g. "15" */
 	char *cluster_name;          /* NULL if none */
-	char *hba_file;              /* best knowledge; see discover.c */
+	char *hba_file;              /* best knowledge; see postmaster.c */
 	char *hba_conflict;          /* without SQL: the places that name
 	                                hba_file disagree (one line saying
 	                                which); NULL when they agree or SQL

@@ -10,7 +10,7 @@
  * which client port the kernel says the process holds) and anchors on it;
  * what it cannot tell for sure it leaves NULL.  It does not decide what a
  * process is from the title alone when the socket says otherwise: callers
- * join the two (see discover.c).
+ * join the two (see join.c).
  */
 #ifndef PGEVICT_TITLE_H
 #define PGEVICT_TITLE_H
