@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pgevict/clock.h"
 #include "pgevict/container.h"
 #include "pgevict/discover.h"
 #include "pgevict/join.h"
@@ -384,14 +385,12 @@ static int enrich(struct discovery *d, struct pg_cluster *c, const struct discov
 int discover(const struct discover_opts *o, struct discovery *ret)
 {
 	struct scan x;
-	struct timespec ts;
 	struct join_input in;
 	size_t k;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ret->now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	ret->now_us = clock_wall_us();
 	if ((r = scan_open(o, &x)) < 0 || (r = find_clusters(&x, ret)) < 0 ||
 	    (r = read_children(&x, &ret->clusters)) < 0 ||
 	    (r = join_cluster_names(ret->clusters.v, ret->clusters.n, x.kids, x.nkids)) < 0 ||
