@@ -108,112 +108,116 @@ int hba_cidr_bits(const char *bits, int family)
 	return (int)n;
 }
 
-/*
- * parse_hba_line(): check a rule's fields as PostgreSQL does, in its
- * order, with its messages; set L's indexes.  0 or -EINVAL.
- */
-static int check_rule(struct hba_line *l, const struct hba_parse_opts *o, struct hba_error *err)
+/* An include directive (PG16+): PostgreSQL 15 knows no such connection
+ * type; with version 0 it takes one file name. */
+static int check_include(const struct hba_line *l, const struct hba_parse_opts *o, struct hba_error *err)
 {
-	size_t i = 1, j;
-	const struct hba_field *f;
-	const char *mname;
-	enum hba_method m = M_NONE;
-	bool supported = false;
-	struct hba_opts_seen seen = { .radiusservers = -1, .radiussecrets = -1, .radiusports = -1,
-				  .radiusidentifiers = -1 };
-	int lineno = l->lineno;
+	if (o->version == 15) {
+		hba_set_err(err, l->lineno, "invalid connection type \"%s\"", l->fields[0].v[0].text);
+		return -EINVAL;
+	}
+	if (l->nfields != 2 || l->fields[1].n != 1) {
+		hba_set_err(err, l->lineno, "include needs exactly one file name");
+		return -EINVAL;
+	}
+	return 0;
+}
 
-	l->db = l->user = l->addr = l->mask = l->method = -1;
-	if (l->type >= HBA_INCLUDE) {
-		if (o->version == 15) {
-			hba_set_err(err, lineno, "invalid connection type \"%s\"", l->fields[0].v[0].text);
+/* The netmask field at *I after a numeric address of FAMILY; sets
+ * L->mask and moves *I past it.  0 or -EINVAL. */
+static int check_mask(struct hba_line *l, size_t *i, int family, struct hba_error *err)
+{
+	const struct hba_token *mt;
+	struct cidr mk;
+	int r;
+
+	if (*i >= l->nfields) {
+		hba_set_err(err, l->lineno, "end-of-line before netmask specification");
+		return -EINVAL;
+	}
+	if (l->fields[*i].n != 1) {
+		hba_set_err(err, l->lineno, "multiple values specified for netmask");
+		return -EINVAL;
+	}
+	mt = &l->fields[*i].v[0];
+	if ((r = hba_numeric_addr(mt->text, &mk)) != 0) {
+		hba_set_err(err, l->lineno, "invalid IP mask \"%s\": %s", mt->text, gai_strerror(r));
+		return -EINVAL;
+	}
+	if (mk.family != family) {
+		hba_set_err(err, l->lineno, "IP address and mask do not match");
+		return -EINVAL;
+	}
+	l->mask = (int)(*i)++;
+	return 0;
+}
+
+/* The address field at *I of a host line (and the netmask after a bare
+ * numeric address); sets L->addr (L->mask) and moves *I past them.
+ * 0, -EINVAL or -ENOMEM. */
+static int check_addr(struct hba_line *l, size_t *i, struct hba_error *err)
+{
+	const struct hba_token *a;
+	struct cidr c;
+	char *str, *slash;
+	int r;
+
+	if (*i >= l->nfields) {
+		hba_set_err(err, l->lineno, "end-of-line before IP address specification");
+		return -EINVAL;
+	}
+	if (l->fields[*i].n != 1) {
+		hba_set_err(err, l->lineno, "multiple values specified for host address");
+		return -EINVAL;
+	}
+	l->addr = (int)(*i)++;
+	a = &l->fields[l->addr].v[0];
+	/* an @file the caller did not read: what the server will find there
+	 * is unknown; the evaluator calls it a host name it cannot judge */
+	if (!a->quoted && a->text[0] == '@' && a->text[1])
+		return 0;
+	if (hba_is_keyword(a, "all") || hba_is_keyword(a, "samehost") || hba_is_keyword(a, "samenet"))
+		return 0;
+	if (!(str = strdup(a->text)))
+		return -ENOMEM;
+	slash = strchr(str, '/');
+	if (slash)
+		*slash = '\0';
+	r = hba_numeric_addr(str, &c);
+	if (r != 0 && r != EAI_NONAME) {
+		hba_set_err(err, l->lineno, "invalid IP address \"%s\": %s", str, gai_strerror(r));
+		free(str);
+		return -EINVAL;
+	}
+	free(str);
+	if (slash) {
+		if (r == EAI_NONAME) {
+			hba_set_err(err, l->lineno, "specifying both host name and CIDR mask is invalid: \"%s\"",
+				    a->text);
 			return -EINVAL;
 		}
-		if (l->nfields != 2 || l->fields[1].n != 1) {
-			hba_set_err(err, lineno, "include needs exactly one file name");
+		if (hba_cidr_bits(strchr(a->text, '/') + 1, c.family) < 0) {
+			hba_set_err(err, l->lineno, "invalid CIDR mask in address \"%s\"", a->text);
 			return -EINVAL;
 		}
 		return 0;
 	}
-	if (i >= l->nfields) {
-		hba_set_err(err, lineno, "end-of-line before database specification");
-		return -EINVAL;
-	}
-	l->db = (int)i++;
-	if (i >= l->nfields) {
-		hba_set_err(err, lineno, "end-of-line before role specification");
-		return -EINVAL;
-	}
-	l->user = (int)i++;
-	if (l->type != HBA_LOCAL) {
-		const struct hba_token *a;
-		struct cidr c;
-		char *str, *slash;
-		int r;
+	if (r == 0)
+		return check_mask(l, i, c.family, err);
+	return 0;                    /* a host name */
+}
 
-		if (i >= l->nfields) {
-			hba_set_err(err, lineno, "end-of-line before IP address specification");
-			return -EINVAL;
-		}
-		if (l->fields[i].n != 1) {
-			hba_set_err(err, lineno, "multiple values specified for host address");
-			return -EINVAL;
-		}
-		l->addr = (int)i++;
-		a = &l->fields[l->addr].v[0];
-		if (!a->quoted && a->text[0] == '@' && a->text[1]) {
-			/* an @file the caller did not read: what the server
-			 * will find there is unknown; the evaluator calls it
-			 * a host name it cannot judge */
-		} else if (!(hba_is_keyword(a, "all") || hba_is_keyword(a, "samehost") || hba_is_keyword(a, "samenet"))) {
-			if (!(str = strdup(a->text)))
-				return -ENOMEM;
-			slash = strchr(str, '/');
-			if (slash)
-				*slash = '\0';
-			r = hba_numeric_addr(str, &c);
-			if (r != 0 && r != EAI_NONAME) {
-				hba_set_err(err, lineno, "invalid IP address \"%s\": %s", str, gai_strerror(r));
-				free(str);
-				return -EINVAL;
-			}
-			free(str);
-			if (slash) {
-				if (r == EAI_NONAME) {
-					hba_set_err(err, lineno, "specifying both host name and CIDR mask is invalid: \"%s\"",
-						a->text);
-					return -EINVAL;
-				}
-				if (hba_cidr_bits(strchr(a->text, '/') + 1, c.family) < 0) {
-					hba_set_err(err, lineno, "invalid CIDR mask in address \"%s\"", a->text);
-					return -EINVAL;
-				}
-			} else if (r == 0) {
-				struct cidr mk;
-				const struct hba_token *mt;
+/* The method field at I: known, in this build, and allowed on this
+ * connection type.  Sets L->method and *RET_M.  0 or -EINVAL. */
+static int check_method(struct hba_line *l, size_t i, enum hba_method *ret_m, struct hba_error *err)
+{
+	const struct hba_field *f;
+	const char *mname;
+	enum hba_method m = M_NONE;
+	bool supported = false;
+	size_t j;
+	int lineno = l->lineno;
 
-				if (i >= l->nfields) {
-					hba_set_err(err, lineno, "end-of-line before netmask specification");
-					return -EINVAL;
-				}
-				if (l->fields[i].n != 1) {
-					hba_set_err(err, lineno, "multiple values specified for netmask");
-					return -EINVAL;
-				}
-				mt = &l->fields[i].v[0];
-				if ((r = hba_numeric_addr(mt->text, &mk)) != 0) {
-					hba_set_err(err, lineno, "invalid IP mask \"%s\": %s", mt->text, gai_strerror(r));
-					return -EINVAL;
-				}
-				if (mk.family != c.family) {
-					hba_set_err(err, lineno, "IP address and mask do not match");
-					return -EINVAL;
-				}
-				l->mask = (int)i++;
-			}
-			/* else a host name */
-		}
-	}
 	if (i >= l->nfields) {
 		hba_set_err(err, lineno, "end-of-line before authentication method");
 		return -EINVAL;
@@ -251,7 +255,21 @@ static int check_rule(struct hba_line *l, const struct hba_parse_opts *o, struct
 		hba_set_err(err, lineno, "cert authentication is only supported on hostssl connections");
 		return -EINVAL;
 	}
-	l->method = (int)i++;
+	l->method = (int)i;
+	*ret_m = m;
+	return 0;
+}
+
+/* The name=value options from field I on, for method M, then the checks
+ * that need all of them.  0 or -EINVAL. */
+static int check_options(const struct hba_line *l, size_t i, enum hba_method m, const struct hba_parse_opts *o,
+			 struct hba_error *err)
+{
+	struct hba_opts_seen seen = { .radiusservers = -1, .radiussecrets = -1, .radiusports = -1,
+				      .radiusidentifiers = -1 };
+	int lineno = l->lineno;
+	size_t j;
+
 	for (; i < l->nfields; i++)
 		for (j = 0; j < l->fields[i].n; j++) {
 			const char *t = l->fields[i].v[j].text, *eq = strchr(t, '=');
@@ -272,6 +290,36 @@ static int check_rule(struct hba_line *l, const struct hba_parse_opts *o, struct
 				return r;
 		}
 	return hba_method_args(m, &seen, lineno, err);
+}
+
+/*
+ * parse_hba_line(): check a rule's fields as PostgreSQL does, in its
+ * order, with its messages; set L's indexes.  0, -EINVAL or -ENOMEM.
+ */
+static int check_rule(struct hba_line *l, const struct hba_parse_opts *o, struct hba_error *err)
+{
+	enum hba_method m;
+	size_t i = 1;
+	int r;
+
+	l->db = l->user = l->addr = l->mask = l->method = -1;
+	if (l->type >= HBA_INCLUDE)
+		return check_include(l, o, err);
+	if (i >= l->nfields) {
+		hba_set_err(err, l->lineno, "end-of-line before database specification");
+		return -EINVAL;
+	}
+	l->db = (int)i++;
+	if (i >= l->nfields) {
+		hba_set_err(err, l->lineno, "end-of-line before role specification");
+		return -EINVAL;
+	}
+	l->user = (int)i++;
+	if (l->type != HBA_LOCAL && (r = check_addr(l, &i, err)) < 0)
+		return r;
+	if ((r = check_method(l, i, &m, err)) < 0)
+		return r;
+	return check_options(l, i + 1, m, o, err);
 }
 
 /* The connection type of a line (parse_hba_line's first field). */
