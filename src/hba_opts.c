@@ -107,6 +107,31 @@ static void free_items(char **items)
 	free(items);
 }
 
+/* An LDAP URL's host[:port] or [v6]:port: a port of 0-65535 if any. */
+static bool ldap_host_ok(const char *host)
+{
+	const char *port = NULL;
+	char *end;
+	long p;
+
+	if (host[0] == '[') {
+		const char *rb = strchr(host, ']');
+
+		if (!rb)
+			return false;
+		if (rb[1] == ':')
+			port = rb + 2;
+		else if (rb[1])
+			return false;
+	} else if ((port = strchr(host, ':'))) {
+		port++;
+	}
+	if (!port)
+		return true;
+	p = strtol(port, &end, 10);
+	return !(end == port || *end || p < 0 || p > 65535);
+}
+
 /*
  * OpenLDAP's ldap_url_parse() as far as a person writes one: an optional
  * <...> and URL: prefix, the scheme (ldap, ldaps, ldapi, cldap; PostgreSQL
@@ -173,34 +198,9 @@ static const char *ldap_url_check(const char *url, bool *ret_dn, bool *ret_attrs
 		why = "Bad parameter to an ldap routine";
 		goto out;
 	}
-	{
-		char *port = NULL;
-
-		if (host[0] == '[') {
-			char *rb = strchr(host, ']');
-			if (!rb) {
-				why = "Bad parameter to an ldap routine";
-				goto out;
-			}
-			if (rb[1] == ':')
-				port = rb + 2;
-			else if (rb[1]) {
-				why = "Bad parameter to an ldap routine";
-				goto out;
-			}
-		} else if ((port = strchr(host, ':'))) {
-			port++;
-		}
-		if (port) {
-			char *end;
-			long p;
-
-			p = strtol(port, &end, 10);
-			if (end == port || *end || p < 0 || p > 65535) {
-				why = "Bad parameter to an ldap routine";
-				goto out;
-			}
-		}
+	if (!ldap_host_ok(host)) {
+		why = "Bad parameter to an ldap routine";
+		goto out;
 	}
 	if (parts[1] && parts[1][0])
 		*ret_attrs = true;
