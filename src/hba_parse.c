@@ -123,6 +123,23 @@ static int check_include(const struct hba_line *l, const struct hba_parse_opts *
 	return 0;
 }
 
+/* Field I holds one value: "end-of-line before EOL" when there is no such
+ * field, "multiple values specified for MULTI" when it is a list.  0 or
+ * -EINVAL. */
+static int one_value(const struct hba_line *l, size_t i, const char *eol, const char *multi,
+		     struct hba_error *err)
+{
+	if (i >= l->nfields) {
+		hba_set_err(err, l->lineno, "end-of-line before %s", eol);
+		return -EINVAL;
+	}
+	if (l->fields[i].n != 1) {
+		hba_set_err(err, l->lineno, "multiple values specified for %s", multi);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /* The netmask field at *I after a numeric address of FAMILY; sets
  * L->mask and moves *I past it.  0 or -EINVAL. */
 static int check_mask(struct hba_line *l, size_t *i, int family, struct hba_error *err)
@@ -131,14 +148,8 @@ static int check_mask(struct hba_line *l, size_t *i, int family, struct hba_erro
 	struct cidr mk;
 	int r;
 
-	if (*i >= l->nfields) {
-		hba_set_err(err, l->lineno, "end-of-line before netmask specification");
-		return -EINVAL;
-	}
-	if (l->fields[*i].n != 1) {
-		hba_set_err(err, l->lineno, "multiple values specified for netmask");
-		return -EINVAL;
-	}
+	if ((r = one_value(l, *i, "netmask specification", "netmask", err)) < 0)
+		return r;
 	mt = &l->fields[*i].v[0];
 	if ((r = hba_numeric_addr(mt->text, &mk)) != 0) {
 		hba_set_err(err, l->lineno, "invalid IP mask \"%s\": %s", mt->text, gai_strerror(r));
@@ -162,14 +173,8 @@ static int check_addr(struct hba_line *l, size_t *i, struct hba_error *err)
 	char *str, *slash;
 	int r;
 
-	if (*i >= l->nfields) {
-		hba_set_err(err, l->lineno, "end-of-line before IP address specification");
-		return -EINVAL;
-	}
-	if (l->fields[*i].n != 1) {
-		hba_set_err(err, l->lineno, "multiple values specified for host address");
-		return -EINVAL;
-	}
+	if ((r = one_value(l, *i, "IP address specification", "host address", err)) < 0)
+		return r;
 	l->addr = (int)(*i)++;
 	a = &l->fields[l->addr].v[0];
 	/* an @file the caller did not read: what the server will find there
@@ -211,23 +216,15 @@ static int check_addr(struct hba_line *l, size_t *i, struct hba_error *err)
  * connection type.  Sets L->method and *RET_M.  0 or -EINVAL. */
 static int check_method(struct hba_line *l, size_t i, enum hba_method *ret_m, struct hba_error *err)
 {
-	const struct hba_field *f;
 	const char *mname;
 	enum hba_method m = M_NONE;
 	bool supported = false;
 	size_t j;
 	int lineno = l->lineno;
 
-	if (i >= l->nfields) {
-		hba_set_err(err, lineno, "end-of-line before authentication method");
+	if (one_value(l, i, "authentication method", "authentication type", err) < 0)
 		return -EINVAL;
-	}
-	f = &l->fields[i];
-	if (f->n != 1) {
-		hba_set_err(err, lineno, "multiple values specified for authentication type");
-		return -EINVAL;
-	}
-	mname = f->v[0].text;
+	mname = l->fields[i].v[0].text;
 	for (j = 0; j < sizeof(methods) / sizeof(methods[0]); j++)
 		if (strcmp(mname, methods[j].name) == 0) {
 			m = methods[j].m;
