@@ -4,7 +4,7 @@
  * Owns the tokenizer and parser, which give PostgreSQL's own verdict on a
  * file (src/backend/libpq/hba.c of PostgreSQL 15: tokenize_auth_file,
  * next_token, next_field_expand, parse_hba_line, parse_hba_auth_opt,
- * load_hba; see hba.c for the build assumptions), the writer (a parsed file written back is byte for byte the
+ * load_hba; see hba_parse.c for the build assumptions), the writer (a parsed file written back is byte for byte the
  * input; rendered lines quote what needs quoting), a first-match evaluator
  * that answers "unknown" rather than guess (+role, @file, regexes,
  * hostnames, SSL), and the lockdown generator.  It does not read files:
