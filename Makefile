@@ -1,7 +1,16 @@
+# SPDX-License-Identifier: MIT
 # pgevict -- see README.md.  `make`, `make check`, `make demo`, `make bench`.
 #
-# Everything but src/main.c goes into one static library that the binary,
-# the unit tests and the fuzzers link (the OpenSSH habit).
+# src/ has one folder per layer, and each layer is a static library:
+#   core    pure: no I/O (libcore.a)
+#   os      one adapter per outside system (libos.a)
+#   engine  what changes things and finds them, over the adapters (libengine.a)
+#   cmd     the command line and the commands (libcmd.a, and main.c)
+# A layer may call only itself and the layers below it, and the build makes
+# that hold: the program links cmd engine os core in that order, and a unit
+# test (or fuzz target) links only its own module's layer and those below,
+# so test_title links libcore.a alone.  A core file that calls an adapter
+# fails to link.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -35,8 +44,17 @@ LDFLAGS ?=
 PROG_LDFLAGS := -Wl,-z,relro,-z,now
 VERSION := 0.1.0
 
-LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
+LAYERS   := core os engine cmd
+LIB_SRC  := $(filter-out src/cmd/main.c,$(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c)))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+# The archives a layer links, highest first.
+USES_core   := core
+USES_os     := os core
+USES_engine := engine os core
+USES_cmd    := cmd engine os core
+# The layer of module $(1) (a test named test_$(1) or fuzz_$(1) is its).
+layer_of = $(firstword $(foreach l,core os engine,$(if $(wildcard src/$(l)/$(1).c),$(l))) cmd)
+libs_for = $(foreach l,$(USES_$(call layer_of,$(1))),$(BUILD)/lib$(l).a)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -53,22 +71,26 @@ $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/libpgevict.a: $(LIB_OBJ)
-	@rm -f $@
-	ar rcs $@ $^
+define layer_lib
+$(BUILD)/lib$(1).a: $(patsubst src/%.c,$(BUILD)/obj/%.o,$(filter-out src/cmd/main.c,$(wildcard src/$(1)/*.c)))
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call layer_lib,$(l))))
 
-$(BUILD)/pgevict: $(BUILD)/obj/main.o $(BUILD)/libpgevict.a
+$(BUILD)/pgevict: $(BUILD)/obj/cmd/main.o $(foreach l,$(USES_cmd),$(BUILD)/lib$(l).a)
 	$(CC) $(SANLD) $(PROG_LDFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libpgevict.a
+.SECONDEXPANSION:
+$(BUILD)/tests/test_%: tests/unit/test_%.c $$(call libs_for,$$*)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SANLD) -o $@ $< $(BUILD)/libpgevict.a $(PKG_LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) $(SANLD) -o $@ $< $(call libs_for,$*) $(PKG_LIBS) -lcmocka
 
 # The fuzz targets, replayed over their corpus by a plain driver, so that
 # `make check` runs them with any compiler; `make fuzz` builds libFuzzer ones.
-$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BUILD)/libpgevict.a
+$(BUILD)/tests/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $$(call libs_for,$$*)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SANLD) -o $@ $< tests/fuzz/replay.c $(BUILD)/libpgevict.a $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(SANLD) -o $@ $< tests/fuzz/replay.c $(call libs_for,$*) $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(dir $@)
@@ -129,4 +151,4 @@ install: all
 clean:
 	rm -rf build build-san
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/obj/main.d
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/cmd/main.d

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/demo.sh -- `make demo`: pgevict on a scratch cluster it makes itself.
 #
 # Makes a throwaway cluster (its own port, its own temporary directory),

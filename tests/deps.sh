@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # tests/deps.sh -- install the Debian 12 packages that building, testing,
 # the demo and the bench need, when they are missing.  Needs root for the
 # install; says what is missing otherwise.

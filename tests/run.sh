@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tests/run.sh [unit|fuzz|integration]... -- run the suites against
 # $BUILD (default build/), print each suite's result and end with the plain
 # line "N passed, N failed, N skipped".  Exit status 1 when anything failed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * agent.h -- the sidecar agent's parts, shared by its files (engine layer:
  * the agent's loop, with its own parameters, never the command line's).

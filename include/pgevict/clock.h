@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * clock.h -- the program's one clock (adapter: it reads the kernel's).
  *

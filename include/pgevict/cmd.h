@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cmd.h -- what main.c hands a command, and the commands.
  *
@@ -118,8 +119,6 @@ struct json_object *out_action_json(const struct session *s, const char *action,
 /* "2026-11-22T02:03:04.123456Z"; "" for TIME_UNKNOWN. */
 void out_time_rfc3339(int64_t us, char *buf, size_t len);
 
-/* "127.0.0.1:5432", "[::1]:5432", "[local]" or "-". */
-void out_client(const struct session *s, char *buf, size_t len);
 
 /* A table for people: rows of cells, escaped for the terminal on add. */
 struct table;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * container.h -- which container a process is in, from the text of its
  * /proc/PID/cgroup (core, no I/O).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cut.h -- cutting one TCP connection with exact-sequence RSTs, as a state
  * machine (core, no I/O).

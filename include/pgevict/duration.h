@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * duration.h -- durations as PostgreSQL writes them (core, no I/O).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * escape.h -- make outside text safe for a terminal (core, no I/O).
  *

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * evict.h -- the eviction engine (engine layer, src/evict.c).
+ * evict.h -- the eviction engine (engine layer, src/engine/evict.c).
  *
  * Owns running a ladder plan (ladder.h) against live processes and sockets:
  * a table of steps (sql, signal, destroy, rst), each with its precondition,

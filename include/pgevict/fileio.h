@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fileio.h -- files pgevict reads whole or rewrites (adapter: the file
  * system).

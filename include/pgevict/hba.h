@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hba.h -- pg_hba.conf as text and as rules (core, no I/O).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * join.h -- processes x sockets x pg_stat_activity into sessions (core).
  *

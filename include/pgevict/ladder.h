@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ladder.h -- the eviction ladder as data (core, no I/O).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lockapply.h -- a lockdown or unlock plan carried out, proven, undone
  * (engine: uses the file, state, pidfd and libpq adapters).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lockplan.h -- what a lockdown or an unlock will do, decided from facts
  * (core: pure, no I/O, no libpq).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lockstate.h -- what a lockdown changed, kept on disk (adapter: files).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * netns.h -- run netlink work in another process's network namespace.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * packet.h -- TCP segments as bytes: parse a captured frame, build one to
  * inject (core, no I/O, no pcap.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pgconf.h -- read one setting from postgresql.conf text (core, no I/O).
  *

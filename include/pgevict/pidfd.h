@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pidfd.h -- processes by pidfd, not by number.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pmpid.h -- parse postmaster.pid (core, no I/O).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * postmaster.h -- is this process a postmaster (adapter: /proc and the
  * cluster's own files).

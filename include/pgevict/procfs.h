@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * procfs.h -- the /proc adapter.
  *

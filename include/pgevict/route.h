@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * route.h -- the routing table adapter (libnl-route).
  *

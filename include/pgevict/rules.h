@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rules.h -- the agent's rule files (core, no I/O).
  *

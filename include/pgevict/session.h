@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * session.h -- the model: clusters and the processes under them (core).
  *
@@ -148,6 +149,10 @@ const char *tcp_state_name(int state);
  * Malloc'd, NULL on ENOMEM.
  */
 char *cluster_state_key(const struct pg_cluster *c);
+
+/* The client of S for people: "[local]", "10.1.2.3:5432",
+ * "[2001:db8::7]:5432", or "-". */
+void session_client_text(const struct session *s, char *buf, size_t len);
 
 /* Label for a cluster in tables: its cluster_name, else its port. */
 const char *cluster_label(const struct pg_cluster *c, char *buf, size_t len);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sockdiag.h -- the netlink sock_diag adapter (libnl-3 core).
  *

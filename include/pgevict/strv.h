@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * strv.h -- a growable array of owned strings (core).
  *

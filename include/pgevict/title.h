@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * title.h -- parse PostgreSQL process titles (core, no I/O).
  *

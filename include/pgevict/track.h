@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * track.h -- session states timed across the agent's passes (core, no I/O).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * wire.h -- cut a TCP connection on the wire (libpcap adapter).
  *

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2154  # c_dir, c_port, ...: set by pgt_cluster_create
 # tests/bench/agent.sh -- what `pgevict agent` costs while it watches 2000
 # backends with a pass every second: CPU (share of one core) and memory.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/bench/lib.bash -- what the benchmarks share: their set-up
 # (bench_init), their messages (say, die) and room for N backends
 # (bench_room).  Sourced from the top of the repository, first thing.

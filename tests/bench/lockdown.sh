@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2154  # b_dir, b_port, ...: set by pgt_cluster_create
 # tests/bench/lockdown.sh -- how long from the command to the proof:
 # `pgevict lockdown` until the first connection refused by pg_hba.conf, and

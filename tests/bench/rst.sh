@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2154  # c_dir, c_port, n_sns, ...: set by pgcluster.bash
 # tests/bench/rst.sh -- how long it takes to cut one idle TCP connection:
 # pgevict's RST injection (the ladder step, and `sever --conn`), next to

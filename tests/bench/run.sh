@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2154  # c_dir, c_port, ...: set by pgt_cluster_create
 # tests/bench/run.sh -- `make bench`: how long discovery takes, next to the
 # tools an operator would otherwise use, at 1000 and at 5000 backends.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # shellcheck disable=SC2154  # c_dir, c_port, ...: set by pgt_cluster_create
 # tests/bench/terminate.sh -- how long `pgevict terminate` takes to end
 # 2000 idle TCP sessions of one role, next to what an operator would

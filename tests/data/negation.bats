@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # tests/data/negation.bats -- fixture for the negation lint in tests/run.sh
 # (never run by bats).  Every line the lint must flag ends in the comment
 # flag (or the comment line before it is flag-next); the self-check

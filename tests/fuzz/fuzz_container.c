@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_container.c -- libFuzzer target for container.h (/proc/PID/cgroup
  * names cgroups that whoever creates them chooses: a container's root

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_hba.c -- libFuzzer target for hba.h (pg_hba.conf is written by
  * people and by configuration managers, and pgevict rewrites it as root).

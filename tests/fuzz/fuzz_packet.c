@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_packet.c -- libFuzzer target for packet.h and cut.h (captured
  * frames come from the network: anyone on the path writes them).

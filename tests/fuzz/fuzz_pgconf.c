@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_pgconf.c -- libFuzzer target for pgconf.h (postgresql.conf and a
  * postmaster's command line belong to the cluster's owner, not to root).

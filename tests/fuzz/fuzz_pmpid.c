@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_pmpid.c -- libFuzzer target for pmpid.h (postmaster.pid is read
  * from data directories that pgevict does not own; a half-written or

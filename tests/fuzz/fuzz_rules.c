@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_rules.c -- libFuzzer target for rules.h (rule files are written by
  * operators and by configuration management; a broken one must give an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_title.c -- libFuzzer target for title.h (titles are written by
  * clients: USER and DB come from the startup packet).

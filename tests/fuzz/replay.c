@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * replay.c -- run a libFuzzer target over files, without libFuzzer.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fakepg -- test helper: a hostile PostgreSQL server, just enough of the
  * v3 protocol to let a client in or lead it on.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hbagen.c -- test helper: pg_hba.conf files for the differential test
  * (tests/integration/hba_diff.bats), seeded and deterministic.

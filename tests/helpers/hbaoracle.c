@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hbaoracle.c -- test helper: PostgreSQL's own verdict on pg_hba.conf
  * files, for the differential test (tests/integration/hba_diff.bats).

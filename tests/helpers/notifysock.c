@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * notifysock.c -- a stand-in for systemd's notification socket, for tests.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pgconns -- test helper: open N real libpq sessions and hold them.
  *

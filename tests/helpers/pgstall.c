@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pgstall -- test helper: a client that sends a startup packet and then
  * stalls in authentication, the way a slow or hostile client does.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pgwait.c -- bench helper: connect over and over until PostgreSQL refuses
  * (or accepts) a connection, then print how many milliseconds passed since

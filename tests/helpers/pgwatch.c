@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pgwatch -- test helper: one libpq session that reports how it ends.
  *

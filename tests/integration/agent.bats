@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # pgevict agent on a real cluster: --check on good and bad rule files, one
 # pass with SQL (idle in transaction past a limit ends, younger and other
 # sessions stay; keep = 1 per role), a running agent without SQL (ends a

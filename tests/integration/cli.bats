@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# The command line itself (src/main.c): usage errors are one line and exit
+# SPDX-License-Identifier: MIT
+# The command line itself (src/cmd/main.c): usage errors are one line and exit
 # 2, however many options come first; an option a command does not take is
 # refused; a write error on stdout is an error.  No cluster is needed: each
 # of these ends before discovery (the last test runs `clusters`, as root).

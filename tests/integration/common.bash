@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/integration/common.bash -- loaded by every .bats file.
 #
 # Real clusters come from tests/lib/pgcluster.bash.  Tests that need root

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # Issue 11, containers end to end: every command on real clusters that run
 # in namespaces of their own, made without a container runtime (unshare,
 # ip netns, nsenter; tests/lib/pgcluster.bash, pgt_container_create):

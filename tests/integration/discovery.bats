@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # Discovery on real clusters: clusters, ls, tree.  Two clusters run at once;
 # sessions over TCP v4, TCP v6 and the Unix socket are checked against
 # pg_stat_activity and against what the client itself saw (its port).

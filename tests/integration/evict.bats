@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # The eviction ladder on real clusters: terminate, cancel, sever, dry run,
 # a stopped backend, every slot taken.  After each test the postmaster must
 # never have reset the cluster.

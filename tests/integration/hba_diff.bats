@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # `pgevict hba check` against PostgreSQL itself: generated pg_hba.conf
 # files (tests/helpers/hbagen.c: realistic, targeted, boundary, mutated)
 # judged by pgevict and by a real server's pg_hba_file_rules, which reads

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # Discovery on a hostile host: an unprivileged account (nobody) plants
 # things that look like a postmaster, and the postgres account edits its
 # configuration.  Root must take none of them for a cluster it acts on.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # Lockdown on a host where the postgres account is hostile: it swaps the
 # directory of pg_hba.conf between lockdown and unlock, plants symlinks and
 # FIFOs, stages another hba_file; two data directories differ only in '-'

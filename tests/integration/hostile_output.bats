@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # No escape byte from outside reaches the operator's terminal.  A real
 # cluster whose data directory and socket directory paths carry terminal
 # escapes (OSC title, SGR, BEL), a role and a database whose names carry

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # Rule files are trusted like sudoers: `agent --check` and the agent refuse
 # a rules directory or a rule file that is not owned by root, is writable
 # by group or others, is a symlink (or is no regular file), with exit 2 and

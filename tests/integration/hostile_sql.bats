@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # SQL never leaks a secret and never hangs.  Fake servers (the fakepg
 # helper) ask for a cleartext or MD5 password and record what they get,
 # let the client in and then never answer, or never send a byte; root has

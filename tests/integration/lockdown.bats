@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # Emergency lockdown on real clusters: what a DBA checks with psql and
 # sha256sum after `pgevict lockdown` and `pgevict unlock`, the options,
 # and a kill -9 at every write, fsync, rename and signal of both.

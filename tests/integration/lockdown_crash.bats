@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # kill -9 at every write, fsync, rename, unlink and signal of `lockdown` and
 # of `unlock` (strace's fault injection: the process dies on entry to the
 # Nth call, so the call never happens).  After each crash PostgreSQL can

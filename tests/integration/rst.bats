@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # RST injection on real clusters and real TCP: `sever --method rst`,
 # `sever --conn`, on a veth pair between two network namespaces that the
 # tests make (the cluster listens inside the server's, the clients run in

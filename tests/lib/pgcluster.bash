@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/lib/pgcluster.bash -- throwaway PostgreSQL clusters for tests, demo
 # and bench.
 #

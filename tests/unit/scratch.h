@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * scratch.h -- a scratch directory for the unit tests of file code
  * (test_fileio.c, test_lockstate.c): made under $TMPDIR (else /tmp) by the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_container.c -- unit tests for container.h: container_from_cgroup,
  * container_matches, container_label, container_runtime_name.

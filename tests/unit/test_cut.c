@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_cut.c -- unit tests for cut.h, the RST state machine, fed by hand
  * with parsed segments and a clock (no I/O).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_escape.c -- unit tests for escape.h: escape_term and escape_width.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_evict.c -- the eviction engine's dry run (evict.h): it says what
  * the real run would decide before any step (skipped, idle) and `planned`

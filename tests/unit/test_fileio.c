@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_fileio.c -- fileio.h on a scratch directory: a FIFO, a directory or
  * a final symlink is refused at once (never a hang), the size limit holds,

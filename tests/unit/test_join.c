@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_join.c -- unit tests for join.h over recorded snapshots, no root.
  *
@@ -356,7 +357,7 @@ static void check_snapshot(const char *name)
 		if (!x)
 			fail_msg("%s: pid %d expected, not a session", name, (int)pid);
 		seen[x - l.v] = true;
-		out_client(x, client, sizeof(client));
+		session_client_text(x, client, sizeof(client));
 		expect_str(pid, "transport", v[1], transports[x->transport]);
 		expect_str(pid, "client", v[2], client);
 		expect_str(pid, "user", v[3], x->user);

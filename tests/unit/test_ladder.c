@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_ladder.c -- the eviction ladder as data (ladder.h): --via parsing,
  * which sessions a plan takes and with which steps, the exit status.

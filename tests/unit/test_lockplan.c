@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_lockplan.c -- unit tests for lockplan.h, without root or PostgreSQL.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_lockstate.c -- lockstate.h on a scratch state directory, no root:
  * the names of state directories (two data directories that differ only

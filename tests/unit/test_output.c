@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_output.c -- unit tests for output.c's pure parts (cmd.h), no root.
  *
@@ -7,7 +8,7 @@
  * newline or a C1 control in a user name is printed as \xNN, \n; a NULL
  * cell is "-"); JSON lines: one object a line, strings exact (escapes
  * are json-c's), unknown values null; out_time_rfc3339 (microseconds,
- * UTC, "" for TIME_UNKNOWN); out_client ("127.0.0.1:5432",
+ * UTC, "" for TIME_UNKNOWN); session_client_text ("127.0.0.1:5432",
  * "[::1]:5432", "[local]", "-").  stdout is redirected to a temporary
  * file and read back.
  */
@@ -156,18 +157,18 @@ static void test_client(void **state)
 
 	(void)state;
 	snprintf(s.client_addr, sizeof(s.client_addr), "127.0.0.1");
-	out_client(&s, buf, sizeof(buf));
+	session_client_text(&s, buf, sizeof(buf));
 	assert_string_equal(buf, "127.0.0.1:40001");
 	snprintf(s.client_addr, sizeof(s.client_addr), "::1");
-	out_client(&s, buf, sizeof(buf));
+	session_client_text(&s, buf, sizeof(buf));
 	assert_string_equal(buf, "[::1]:40001");
 	s.transport = TRANSPORT_UNIX;
-	out_client(&s, buf, sizeof(buf));
+	session_client_text(&s, buf, sizeof(buf));
 	assert_string_equal(buf, "[local]");
 	s.transport = TRANSPORT_NONE;
 	s.client_addr[0] = '\0';
 	s.client_port = -1;
-	out_client(&s, buf, sizeof(buf));
+	session_client_text(&s, buf, sizeof(buf));
 	assert_string_equal(buf, "-");
 }
 

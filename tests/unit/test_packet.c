@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_packet.c -- unit tests for packet.h (parse, build, checksums, link
  * headers) and cut_parse_conn, on bytes and on the pcap files of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_pgconf.c -- unit tests for pgconf.h: pgconf_get on postgresql.conf
  * text and pgconf_argv_get on a postmaster's NUL-separated argv.

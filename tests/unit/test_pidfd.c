@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_pidfd.c -- a pid reused between discovery and action is never
  * signalled.  Uses a real child process (no root needed) and a fixture

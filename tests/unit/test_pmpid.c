@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_pmpid.c -- unit tests for pmpid.h: pmpid_parse and pmpid_clear.
  *

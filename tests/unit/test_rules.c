@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_rules.c -- unit tests for rules.h (rules_parse, rules_keep) and the
  * selector line it uses (select_parse_string, select.h).

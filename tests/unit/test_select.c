@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_select.c -- unit tests for the selector language: duration.h
  * (duration_parse, duration_format) and select.h (select_add, cidr_parse,

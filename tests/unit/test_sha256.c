@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_sha256.c -- sha256.h against FIPS 180-4 / NIST vectors, at every
  * padding boundary (55, 56, 63, 64 bytes) and against sha256sum's answer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_sockdiag.c -- unit tests for the byte-level parts of sockdiag.h:
  * sockdiag_port_filter (inet_diag bytecode) and sockdiag_decode_inet.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_title.c -- unit tests for title.h: title_parse, title_cluster_name,
  * title_state and title_clean.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_track.c -- unit tests for track.h: timing session states across
  * passes without SQL.

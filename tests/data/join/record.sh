@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/data/join/record.sh PGEVICT PORT DIR -- record a snapshot of the
 # running cluster on PORT into DIR, in the format of README.md, for
 # tests/unit/test_join.c.  Run as root, on a cluster a test made, while its
