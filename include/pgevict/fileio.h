@@ -38,6 +38,10 @@
  */
 int file_read_all(const char *path, size_t max, char **ret, size_t *ret_len, struct stat *ret_st);
 
+/* The same for the file open on FD (left open): the program's one
+ * whole-file reader (also for /proc's files the caller opened safely). */
+int file_read_fd(int fd, size_t max, char **ret, size_t *ret_len, struct stat *ret_st);
+
 /* The same for NAME (one component) in the directory DIRFD. */
 int file_read_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len, struct stat *ret_st);
 

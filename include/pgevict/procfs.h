@@ -63,19 +63,11 @@ int procfs_read(int proc_dirfd, pid_t pid, const char *rel, size_t max, char **r
  * Read a file someone other than root can write (postmaster.pid,
  * PG_VERSION): REL under /proc/PID opened O_NONBLOCK|O_NOFOLLOW|O_CLOEXEC
  * (a FIFO never blocks, a symlink as the last component is refused), then
- * procfs_read_fd.  Links before the last component, such as "cwd", are
+ * fileio.h's file_read_fd.  Links before the last component, such as "cwd", are
  * followed.
  */
 int procfs_read_file(int proc_dirfd, pid_t pid, const char *rel, size_t max, char **ret_buf,
 		     size_t *ret_len, struct stat *ret_st);
-
-/*
- * The whole of the regular file open on FD, at most MAX bytes,
- * NUL-terminated, and its fstat in *RET_ST (may be NULL).  0, -EINVAL when
- * FD is not a regular file (a FIFO, directory, device, socket), -EFBIG
- * when larger than MAX, other -errno.
- */
-int procfs_read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len, struct stat *ret_st);
 
 /* stat() of /proc/PID/REL following links (e.g. "cwd"). 0 or -errno. */
 int procfs_stat(int proc_dirfd, pid_t pid, const char *rel, struct stat *ret);

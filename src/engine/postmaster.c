@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "pgevict/container.h"
+#include "pgevict/fileio.h"
 #include "pgevict/pgconf.h"
 #include "pgevict/pmpid.h"
 #include "pgevict/postmaster.h"
@@ -113,7 +114,7 @@ static int conf_read(void *ctx, const char *path, char **ret_buf, size_t *ret_le
 	fd = conf_open(ctx, path, O_RDONLY);
 	if (fd < 0)
 		return fd;
-	r = procfs_read_fd(fd, CONF_MAX, ret_buf, ret_len, NULL);
+	r = file_read_fd(fd, CONF_MAX, ret_buf, ret_len, NULL);
 	close(fd);
 	return r;
 }

@@ -21,8 +21,7 @@
 #define READ_FLAGS (O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)
 #define MAX_LINKS 40
 
-/* Read the open FD whole; closes it. */
-static int read_fd(int fd, size_t max, char **ret, size_t *ret_len, struct stat *ret_st)
+int file_read_fd(int fd, size_t max, char **ret, size_t *ret_len, struct stat *ret_st)
 {
 	struct stat st;
 	char *buf = NULL;
@@ -78,12 +77,21 @@ static int read_fd(int fd, size_t max, char **ret, size_t *ret_len, struct stat 
 	}
 	buf[len] = '\0';
 	*ret = buf;
-	*ret_len = len;
+	if (ret_len)
+		*ret_len = len;
 	if (ret_st)
 		*ret_st = st;
 	buf = NULL;
 out:
 	free(buf);
+	return r;
+}
+
+/* Read the open FD whole; closes it. */
+static int read_fd(int fd, size_t max, char **ret, size_t *ret_len, struct stat *ret_st)
+{
+	int r = file_read_fd(fd, max, ret, ret_len, ret_st);
+
 	close(fd);
 	return r;
 }

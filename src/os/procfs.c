@@ -14,6 +14,7 @@
 #include <libproc2/misc.h>
 #include <libproc2/pids.h>
 
+#include "pgevict/fileio.h"
 #include "pgevict/procfs.h"
 #include "pgevict/title.h"
 
@@ -188,24 +189,6 @@ int procfs_read(int proc_dirfd, pid_t pid, const char *rel, size_t max, char **r
 	return r;
 }
 
-int procfs_read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len, struct stat *ret_st)
-{
-	struct stat st;
-	int r;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	if ((uint64_t)st.st_size > max)
-		return -EFBIG;
-	/* A regular file never blocks; O_NONBLOCK only kept the open from
-	 * waiting on a FIFO.  Read at most MAX even if it grew meanwhile. */
-	if ((r = read_upto(fd, max, ret_buf, ret_len)) == 0 && ret_st)
-		*ret_st = st;
-	return r;
-}
-
 int procfs_read_file(int proc_dirfd, pid_t pid, const char *rel, size_t max, char **ret_buf,
 		     size_t *ret_len, struct stat *ret_st)
 {
@@ -214,7 +197,7 @@ int procfs_read_file(int proc_dirfd, pid_t pid, const char *rel, size_t max, cha
 	fd = open_rel(proc_dirfd, pid, rel, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
 	if (fd < 0)
 		return -errno;
-	r = procfs_read_fd(fd, max, ret_buf, ret_len, ret_st);
+	r = file_read_fd(fd, max, ret_buf, ret_len, ret_st);
 	close(fd);
 	return r;
 }
