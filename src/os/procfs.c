@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
@@ -437,7 +438,12 @@ int procfs_ids(int proc_dirfd, pid_t pid, uid_t *ret_ruid, uid_t *ret_euid, gid_
 	return 0;
 }
 
-int procfs_uid_inside(int proc_dirfd, pid_t pid, uid_t uid, uid_t *ret)
+/*
+ * Map UID through PID's uid_map ("inside outside count" lines, outside as
+ * our namespace sees it): to its inside value (INWARD), or from inside to
+ * ours.  0 and *RET, -ENOENT when not mapped, other -errno.
+ */
+static int uid_map(int proc_dirfd, pid_t pid, uid_t uid, bool inward, uid_t *ret)
 {
 	char *buf = NULL, *p;
 	unsigned long in, out, count;
@@ -448,8 +454,13 @@ int procfs_uid_inside(int proc_dirfd, pid_t pid, uid_t uid, uid_t *ret)
 		return r;
 	r = -ENOENT;
 	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		if (sscanf(p, "%lu %lu %lu", &in, &out, &count) == 3 && uid >= out && uid - out < count) {
-			*ret = (uid_t)(in + (uid - out));
+		unsigned long from, to;
+		if (sscanf(p, "%lu %lu %lu", &in, &out, &count) != 3)
+			continue;
+		from = inward ? out : in;
+		to = inward ? in : out;
+		if (uid >= from && uid - from < count) {
+			*ret = (uid_t)(to + (uid - from));
 			r = 0;
 			break;
 		}
@@ -458,25 +469,14 @@ int procfs_uid_inside(int proc_dirfd, pid_t pid, uid_t uid, uid_t *ret)
 	return r;
 }
 
+int procfs_uid_inside(int proc_dirfd, pid_t pid, uid_t uid, uid_t *ret)
+{
+	return uid_map(proc_dirfd, pid, uid, true, ret);
+}
+
 int procfs_root_uid(int proc_dirfd, pid_t pid, uid_t *ret)
 {
-	char *buf = NULL, *p;
-	unsigned long in, out, count;
-	int r;
-
-	r = procfs_read(proc_dirfd, pid, "uid_map", 1 << 14, &buf, NULL);
-	if (r < 0)
-		return r;
-	r = -ENOENT;
-	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		if (sscanf(p, "%lu %lu %lu", &in, &out, &count) == 3 && in == 0 && count > 0) {
-			*ret = (uid_t)out;
-			r = 0;
-			break;
-		}
-	}
-	free(buf);
-	return r;
+	return uid_map(proc_dirfd, pid, 0, false, ret);
 }
 
 int procfs_find_comm(int proc_dirfd, const char *const *names, size_t n, char *ret, size_t len)
