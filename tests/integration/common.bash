@@ -18,8 +18,12 @@ need_root() {
 }
 
 # ls_json [ARGS]: pgevict ls --json, output in $output, status checked.
+bats_require_minimum_version 1.5.0
+
 ls_json() {
-	run "$PGEVICT" ls --json "$@"
+	# stderr apart: notes about other clusters on the host (no SQL, a
+	# look-alike) are not JSON
+	run --separate-stderr "$PGEVICT" ls --json "$@"
 	[ "$status" -eq 0 ] || { echo "pgevict ls failed ($status): $output" >&2; return 1; }
 }
 

@@ -33,7 +33,7 @@ setup() {
 }
 
 @test "clusters finds both clusters with port, data directory, version, name and hba_file" {
-	run "$PGEVICT" clusters --json
+	run --separate-stderr "$PGEVICT" clusters --json
 	[ "$status" -eq 0 ]
 	for v in c1 c2; do
 		d="${v}_data"; p="${v}_port"; n="${v}_name"
