@@ -80,6 +80,7 @@ struct pend {
 	pid_t pid, pm;
 	long long born_ms, due_ms;   /* monotonic */
 	int tries;
+	bool judged;                 /* a pass ran for it while it was starting */
 };
 
 struct dry_key {

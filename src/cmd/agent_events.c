@@ -169,7 +169,9 @@ static struct pg_cluster *cluster_of(struct agent *a, pid_t pm)
 
 /* Read P's title.  1 when it names its user and database and some rule
  * could match it (a pass is due), 0 when it is settled otherwise (gone,
- * not a client backend, no rule for it), -EAGAIN: read it again later. */
+ * not a client backend, no rule for it), -EAGAIN: read it again later;
+ * 2: a pass is due, and the title is to be read again, for the session is
+ * still starting (authentication): a rule on its state may match later. */
 static int pend_check(struct agent *a, const struct pend *p, int64_t now_us)
 {
 	struct pg_cluster *c = cluster_of(a, p->pm);
@@ -204,6 +206,8 @@ static int pend_check(struct agent *a, const struct pend *p, int64_t now_us)
 	for (k = 0; k < a->rules.n && !r; k++)
 		if (rules_may_match(&a->rules.v[k].sel, &s, now_us, true))
 			r = 1;
+	if (s.state && strcmp(s.state, "starting") == 0)
+		r = r == 1 && !p->judged ? 2 : -EAGAIN;
 out:
 	title_clear(&tt);
 	return r;
@@ -229,6 +233,11 @@ int agent_events_handle(struct agent *a, bool readable)
 			continue;
 		}
 		r = pend_check(a, p, now_us);
+		if (r == 2) {
+			want = 1;
+			p->judged = true;
+			r = -EAGAIN;
+		}
 		if (r == -EAGAIN && ++p->tries < NSCHED) {
 			p->due_ms = p->born_ms + sched_ms[p->tries];
 			i++;

@@ -6,7 +6,8 @@
 # explain it), and a session no rule names costs no pass; where the kernel
 # refuses the events (a real refusal: an agent in a network namespace of
 # its own) the agent says so once and still acts at its interval; SIGHUP
-# reloads and SIGTERM stops with exit 0 as before.
+# reloads and SIGTERM stops with exit 0 as before; a rule on the state
+# (--state idle) acts as the new session leaves authentication.
 
 load common
 bats_require_minimum_version 1.5.0
@@ -182,4 +183,23 @@ stop_agent() {
 	alive "$(pids_of "$e1_dir/run/b1")"
 	stop_agent
 	grep -q "agent: stopping after" "$RULES/err"
+}
+
+@test "events: a match rule on the state (--state idle) acts as the new session leaves authentication" {
+	need_root
+	printf '[idle-c]\nmatch = --user ev_c --state idle\naction = terminate\n' >"$RULES/idle.conf"
+	start_agent -- --interval 5s
+	wait_for "$RULES/err" "agent: 1 rules"
+	sleep 0.3
+	for i in 1 2; do
+		t0=$(date +%s%N)
+		hold e1 "host=127.0.0.1 user=ev_c dbname=postgres" 1 idle "$e1_dir/run/idle$i"
+		pid=$(pids_of "$e1_dir/run/idle$i")
+		for _ in $(seq 1 500); do alive "$pid" || break; sleep 0.01; done
+		ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+		echo "idle session $i ended ${ms}ms after its client started"
+		[ "$ms" -lt 1000 ]
+	done
+	[ "$(grep -c '"rule":"idle-c"' "$RULES/out")" -eq 2 ]
+	stop_agent
 }
