@@ -74,6 +74,15 @@ struct qent {
 	char client_addr[INET6_ADDRSTRLEN];
 };
 
+/* A new child of a postmaster whose title does not name its user and
+ * database yet: read again on a short schedule (agent_events.c). */
+struct pend {
+	pid_t pid, pm;
+	long long born_ms, due_ms;   /* monotonic */
+	int tries;
+	bool judged;                 /* a pass ran for it while it was starting */
+};
+
 struct dry_key {
 	size_t rule;                 /* index in the rules (forgotten on reload) */
 	pid_t pid;
@@ -108,6 +117,14 @@ struct agent {
 	 * stands is reported once, not every pass */
 	struct dry_key *dry_prev, *dry_cur;
 	size_t ndry_prev, ndry_cur, capdry, capprev;
+	/* process events (agent_events.c); efd -1: polling alone */
+	int efd;
+	pid_t *ev_pm;                /* the postmasters the kernel filter names */
+	size_t nev_pm;
+	struct pend *pend;
+	size_t npend, cappend;
+	long long ev_last_ms;        /* the last pass events asked for */
+	unsigned long long ev_forks, ev_exits, ev_passes, ev_lost;
 	/* --once: every outcome, for the exit status */
 	enum outcome *outs;
 	size_t nouts, capouts;
@@ -154,6 +171,21 @@ int agent_quick_pass(struct agent *a, int64_t now_us);
 
 /* Close what the cheap passes keep. */
 void agent_quick_clear(struct agent *a);
+
+/*
+ * Process events (agent_events.c).  agent_events_open subscribes, or says
+ * once why the agent polls alone; agent_events_sync names the postmasters
+ * of the last full pass to the kernel's filter; agent_events_next_ms is
+ * when a new child's title is due to be read again (monotonic ms, -1:
+ * none); agent_events_handle reads what came (READABLE) and the titles
+ * due, and returns 1 when a pass should run now (a new session names its
+ * user and database and a rule may match it, or events were lost), else 0.
+ */
+void agent_events_open(struct agent *a);
+void agent_events_sync(struct agent *a);
+long long agent_events_next_ms(const struct agent *a);
+int agent_events_handle(struct agent *a, bool readable);
+void agent_events_clear(struct agent *a);
 
 /* One full pass.  0, or -errno when discovery failed (reported). */
 int agent_pass(struct agent *a);

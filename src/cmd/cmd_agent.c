@@ -183,16 +183,29 @@ static int setup(struct agent *a)
 	return 0;
 }
 
+/* A pass that process events asked for: cheap, and full when a rule may
+ * act.  The periodic schedule stands. */
+static void event_pass(struct agent *a)
+{
+	a->ev_passes++;
+	if (agent_quick_pass(a, clock_wall_us()) != 0)
+		agent_pass(a);
+	agent_events_sync(a);
+	a->ev_last_ms = clock_mono_ms();
+}
+
 /* Until a->stop: a pass (cheap, and full when it may act), then wait for
- * the next, for a signal, or for the watchdog. */
+ * the next, for a signal, the watchdog, or a process event. */
 static void loop(struct agent *a)
 {
 	while (!a->stop) {
-		long long start = clock_mono_ms(), wait;
-		struct pollfd p;
+		long long start = clock_mono_ms(), wait, due, now;
+		struct pollfd p[2];
+		int n;
 
 		if (agent_quick_pass(a, clock_wall_us()) != 0)
 			agent_pass(a);
+		agent_events_sync(a);
 		sd_notifyf(0, "STATUS=%zu rules; %llu passes, %llu actions", a->rules.n, a->passes, a->actions);
 		agent_watchdog(a);
 		for (;;) {
@@ -201,14 +214,19 @@ static void loop(struct agent *a)
 				break;
 			if (a->reload)
 				reload(a);
-			wait = start + a->p.interval_ms - clock_mono_ms();
+			now = clock_mono_ms();
+			wait = start + a->p.interval_ms - now;
 			if (wait <= 0)
 				break;
 			if (a->wd_usec && wait > (long long)(a->wd_usec / 2000))
 				wait = (long long)(a->wd_usec / 2000);
-			p.fd = a->sfd;
-			p.events = POLLIN;
-			poll(&p, 1, (int)wait);
+			if ((due = agent_events_next_ms(a)) >= 0 && due - now < wait)
+				wait = due > now ? due - now : 0;
+			p[0] = (struct pollfd){ .fd = a->sfd, .events = POLLIN };
+			p[1] = (struct pollfd){ .fd = a->efd, .events = POLLIN };
+			n = poll(p, 2, (int)wait);
+			if (agent_events_handle(a, n > 0 && p[1].revents) > 0 && !a->stop)
+				event_pass(a);
 			agent_watchdog(a);
 		}
 	}
@@ -220,6 +238,7 @@ static void agent_clear(struct agent *a)
 	rules_clear(&a->rules);
 	track_clear(&a->track);
 	agent_quick_clear(a);
+	agent_events_clear(a);
 	free(a->dry_prev);
 	free(a->dry_cur);
 	if (a->have_last)
@@ -239,7 +258,7 @@ int cmd_agent(const struct options *o)
 		       .iface = o->iface, .json = o->json, .dry_run = o->dry_run,
 		       .step_timeout_ms = o->step_timeout_ms, .interval_ms = o->interval_ms,
 		       .audit = cmd_evict_syslog },
-		.pfd = -1, .sfd = -1,
+		.pfd = -1, .sfd = -1, .efd = -1,
 	};
 	int status = 0, r;
 
@@ -272,11 +291,13 @@ int cmd_agent(const struct options *o)
 	}
 	agent_say(LOG_NOTICE, "agent: %zu rules from %zu files in '%s', a pass every %lldms%s", a.rules.n, a.nfiles,
 		  o->rules_dir, (long long)o->interval_ms, o->dry_run ? ", dry run" : "");
+	agent_events_open(&a);
 	sd_notify(0, "READY=1");
 	loop(&a);
 	sd_notify(0, "STOPPING=1");
-	agent_say(LOG_NOTICE, "agent: stopping after %llu passes, %llu actions (and %llu cheap passes that found nothing to do)",
-		  a.passes, a.actions, a.quick_passes);
+	agent_say(LOG_NOTICE, "agent: stopping after %llu passes, %llu actions (and %llu cheap passes that found nothing to do); "
+		  "%llu forks and %llu exits seen, %llu passes on events", a.passes, a.actions, a.quick_passes, a.ev_forks,
+		  a.ev_exits, a.ev_passes);
 out:
 	agent_clear(&a);
 	closelog();
