@@ -12,14 +12,15 @@
 # At its end, once its cluster is gone, it runs tests/bench/terminate.sh
 # (pgevict terminate beside psql, pkill and a kill loop),
 # tests/bench/lockdown.sh (lockdown and unlock beside cp + pg_ctl reload),
-# tests/bench/agent.sh (the agent's CPU and memory at 2000 backends) and
+# tests/bench/agent.sh (the agent's CPU and memory at 2000 backends),
+# tests/bench/top.sh (CPU per refresh of top at 1000 and 2000) and
 # tests/bench/rst.sh (cutting one idle connection: rst, destroy and
 # tcpkill); each runs alone too.
 #
 # Needs root (pgevict reads every /proc/PID/fd).  Settings, from the
 # environment: BENCH_SMALL (1000), BENCH_LARGE (5000), BENCH_RUNS (15),
 # BENCH_SLOW_RUNS (7, for lsof), BENCH_WARMUP (2); BENCH_TERMINATE,
-# BENCH_LOCKDOWN, BENCH_AGENT, BENCH_RST (1; 0 skips that script, whose
+# BENCH_LOCKDOWN, BENCH_AGENT, BENCH_TOP, BENCH_RST (1; 0 skips that script, whose
 # own settings pass through).  Exits 1 when pgevict fails or lists the
 # sessions wrongly, or one of the scripts fails; missing a speed target is
 # reported, not failed.
@@ -292,6 +293,10 @@ agent_rc=0
 if [ "${BENCH_AGENT:-1}" != 0 ]; then
 	BUILD=$BUILD bash "$ROOT/tests/bench/agent.sh" || agent_rc=$?
 fi
+top_rc=0
+if [ "${BENCH_TOP:-1}" != 0 ]; then
+	BUILD=$BUILD bash "$ROOT/tests/bench/top.sh" || top_rc=$?
+fi
 rst_rc=0
 if [ "${BENCH_RST:-1}" != 0 ]; then
 	BUILD=$BUILD bash "$ROOT/tests/bench/rst.sh" || rst_rc=$?
@@ -303,4 +308,5 @@ fi
 [ "$term_rc" = 0 ] || { say "FAILED: tests/bench/terminate.sh exited $term_rc"; exit "$term_rc"; }
 [ "$lock_rc" = 0 ] || { say "FAILED: tests/bench/lockdown.sh exited $lock_rc"; exit "$lock_rc"; }
 [ "$agent_rc" = 0 ] || { say "FAILED: tests/bench/agent.sh exited $agent_rc"; exit "$agent_rc"; }
+[ "$top_rc" = 0 ] || { say "FAILED: tests/bench/top.sh exited $top_rc"; exit "$top_rc"; }
 [ "$rst_rc" = 0 ] || { say "FAILED: tests/bench/rst.sh exited $rst_rc"; exit "$rst_rc"; }

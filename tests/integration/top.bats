@@ -95,6 +95,8 @@ batch_pids() {
 	[ "$first" = "-" ]
 	[[ "$second" =~ ^[0-9]+\.[0-9]$ ]]
 	pgt_release "$h"; pgt_release "$h2"
+	# a backend in pg_sleep notices its client gone only when it next writes
+	pgt_sql t1 "select pg_terminate_backend(pid) from pg_stat_activity where usename = 'bob'" >/dev/null
 }
 
 @test "--iterations and --batch are top's only; a bad count is a usage error" {
@@ -113,7 +115,7 @@ batch_pids() {
 	mapfile -t app < <(cut -d' ' -f1 "$t1_dir/run/f1" | sort -n)
 	mapfile -t bob < <(cut -d' ' -f1 "$t1_dir/run/f2" | sort -n)
 	start_top --cluster "$t1_data"
-	wait_screen "slots 5/50 \| SQL ok"
+	wait_screen "slots [0-9]+/50 \| SQL ok"
 	wait_screen "^ +${bob[0]} +bob "
 	# the filter prompt: a bad selector is shown in place, a good one applies
 	TM send-keys -t top "/" ; TM send-keys -t top -l -- "--usr app"; TM send-keys -t top Enter
