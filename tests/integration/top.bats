@@ -17,6 +17,10 @@ setup_file() {
 }
 
 teardown_file() {
+	# a cluster made inside a test (a subshell) is not in pgt_cleanup's list
+	if [ -s "$BATS_FILE_TMPDIR/t2" ]; then
+		pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$(cat "$BATS_FILE_TMPDIR/t2")" -m fast -w stop >/dev/null 2>&1 || true
+	fi
 	pgt_cleanup
 }
 
@@ -222,6 +226,7 @@ batch_pids() {
 
 @test "every slot taken: --batch says no SQL; the full screen lists, filters and terminates from /proc alone" {
 	pgt_cluster_create t2 "max_connections=8" "superuser_reserved_connections=2"
+	echo "$t2_data" >"$BATS_FILE_TMPDIR/t2"
 	pgt_sql t2 "create role app login" >/dev/null
 	pgt_hold t2 "host=127.0.0.1 user=app dbname=postgres" 6 idle "$t2_dir/run/full"
 	ha=$PGT_HOLD_PID
