@@ -7,7 +7,8 @@ set -eu
 PKGS="build-essential pkg-config libproc2-dev libnl-3-dev libnl-route-3-dev
 libnl-idiag-3-dev libpcap-dev libpq-dev libjson-c-dev libcmocka-dev
 postgresql postgresql-client bats iproute2 procps lsof clang libclang-rt-14-dev
-util-linux hyperfine jq strace libinih-dev libsystemd-dev systemd dsniff"
+util-linux hyperfine jq strace libinih-dev libsystemd-dev systemd dsniff
+libncurses-dev tmux"
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

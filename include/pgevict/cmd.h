@@ -50,6 +50,10 @@ struct options {
 	int64_t interval_ms;         /* --interval */
 	bool once;                   /* --once: one pass */
 	bool check;                  /* --check: validate the rules only */
+	bool interval_set;           /* --interval was given (top: 1 s without) */
+	/* top */
+	bool batch;                  /* --batch: plain text blocks */
+	long iterations;             /* --iterations N; 0: until stopped */
 	/* sever */
 	const char *conn;            /* --conn A:P,B:Q: one connection, no selectors */
 	const char *iface;           /* --iface: where rst captures; NULL: the route */
@@ -69,6 +73,8 @@ int cmd_lockdown(const struct options *o);
 int cmd_unlock(const struct options *o);
 int cmd_status(const struct options *o);
 int cmd_agent(const struct options *o);
+/* `top`: the live view (cmd_top.c, top_screen.c). */
+int cmd_top(const struct options *o);
 /* `hba check [FILE...]`, `hba lockdown [...] FILE` (cmd_hba.c). */
 int cmd_hba(const struct options *o);
 

@@ -70,6 +70,9 @@ int pgsql_activity(PGconn *conn, struct pgsql_activity *ret, char **ret_err);
 /* SHOW hba_file; 0 and a malloc'd path, or -EIO. */
 int pgsql_hba_file(PGconn *conn, char **ret_path);
 
+/* SHOW max_connections; 0 and *ret, or -EIO. */
+int pgsql_max_connections(PGconn *conn, int *ret);
+
 /*
  * pg_terminate_backend (CANCEL false) or pg_cancel_backend for each of the
  * N backends (PIDS[i], START_US[i]): only where pg_stat_activity still

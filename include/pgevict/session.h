@@ -57,6 +57,9 @@ struct pg_cluster {
 	                                --all): never acted on, read from
 	                                beyond its postmaster.pid, connected
 	                                to or written for. */
+	int max_connections;         /* SQL's when it worked, else the command
+	                                line's or configuration's; <= 0
+	                                unknown */
 	bool sql_ok;                 /* SQL enrichment worked */
 	char *sql_error;             /* why not, one line; NULL if not tried */
 };

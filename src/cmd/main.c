@@ -47,6 +47,7 @@ enum {
 	K_AGENT = 1 << 7,    /* --rules, --interval, --once, --check */
 	K_SEVER = 1 << 8,    /* --method, --conn, --iface */
 	K_HBA = 1 << 9,      /* hba lockdown's --owner */
+	K_TOP = 1 << 10,     /* top's --batch, --iterations (and --interval) */
 };
 
 enum {
@@ -82,6 +83,8 @@ static const struct command commands[] = {
 	/* no root: FILEs are the operator's; `hba check` without FILE checks */
 	{ "hba", cmd_hba, K_GLOBAL | K_LOCK | K_HBA, TAKES_ARGS,
 	  "check [FILE...]: PostgreSQL's verdict; lockdown FILE: print the lockdown file" },
+	{ "top", cmd_top, K_GLOBAL | K_SELECT | K_LS | K_TOP | K_STATE, NEED_ROOT,
+	  "a live view of every session; --batch [--iterations N]: plain text" },
 };
 
 /* How an option's value is taken. */
@@ -141,7 +144,17 @@ static int set_interval(struct options *o, const char *arg)
 {
 	if (duration_parse(arg, &o->interval_ms) < 0 || o->interval_ms < 100 || o->interval_ms > 86400000)
 		return -EINVAL;
+	o->interval_set = true;
 	return 0;
+}
+
+static int set_iterations(struct options *o, const char *arg)
+{
+	char *e;
+
+	errno = 0;
+	o->iterations = strtol(arg, &e, 10);
+	return errno || e == arg || *e || o->iterations < 1 ? -EINVAL : 0;
 }
 
 static int set_step_timeout(struct options *o, const char *arg)
@@ -197,8 +210,10 @@ static const struct optdef optdefs[] = {
 	VALUE("state-dir", K_STATE, state_dir, NULL, false, NULL),
 	VALUE("hba-file", K_STATE, hba_file, check_hba_file, false, ": an absolute path, on one line"),
 	VALUE("rules", K_AGENT, rules_dir, NULL, false, NULL),
-	CUSTOM("interval", K_AGENT, set_interval, " (e.g. 1s, 30s; 100ms to 1d)"),
+	CUSTOM("interval", K_AGENT | K_TOP, set_interval, " (e.g. 1s, 30s; 100ms to 1d)"),
 	FLAG("once", K_AGENT, once),
+	FLAG("batch", K_TOP, batch),
+	CUSTOM("iterations", K_TOP, set_iterations, " (a count, 1 or more)"),
 	FLAG("check", K_AGENT, check),
 	CUSTOM("method", K_SEVER, set_method, " (rst or destroy)"),
 	VALUE("conn", K_SEVER, conn, NULL, false, NULL),
@@ -228,6 +243,7 @@ static void usage(FILE *f)
 		   "lockdown:  --total --allow-role R --allow-host CIDR --kick --role R --database D\n"
 		   "           --dry-run --state-dir DIR --hba-file PATH (the last two also for unlock and status)\n"
 		   "sever:     --method rst|destroy   --conn ADDR:PORT,ADDR:PORT [--iface IF]\n"
+		   "top:       --interval DUR --batch --iterations N (and selectors, --all)\n"
 		   "hba:       hba check [FILE...] (no FILE: the --cluster's own; exit 0 loads, 1 refused, 2 unreadable)\n"
 		   "           hba lockdown [--total] [--allow-role R]... [--allow-host CIDR]... [--owner NAME] FILE\n"
 		   "see pgevict(8)\n");

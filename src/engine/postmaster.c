@@ -539,7 +539,7 @@ int postmaster_load(int pfd, const struct proc_entry *e, struct pg_cluster **ret
 	struct pmpid pm;
 	struct pg_cluster *c = NULL;
 	struct conf_ctx x = { .rootfd = -1 };
-	struct setting hba = { 0 }, name = { 0 };
+	struct setting hba = { 0 }, name = { 0 }, maxc = { 0 };
 	char *buf = NULL, *argv = NULL;
 	size_t len, argv_len = 0;
 	struct stat st;
@@ -620,8 +620,19 @@ int postmaster_load(int pfd, const struct proc_entry *e, struct pg_cluster **ret
 			*v = NULL;
 		}
 	}
+	/* max_connections takes a restart: what the files say now is what
+	 * the server read at its start, unless they were edited since. */
+	if ((r = postmaster_setting(&x, c, argv ? argv : "", argv ? argv_len : 0, "max_connections", &maxc)) < 0)
+		goto fail;
+	{
+		const char *v = maxc.argv ? maxc.argv : maxc.autoconf ? maxc.autoconf : maxc.conf;
+		char *end;
+		long n = v ? strtol(v, &end, 10) : 0;
+		c->max_connections = v && end != v && *end == 0 && n > 0 && n < 1 << 20 ? (int)n : -1;
+	}
 	setting_clear(&hba);
 	setting_clear(&name);
+	setting_clear(&maxc);
 	free(argv);
 	close(x.rootfd);
 	*ret = c;
@@ -629,6 +640,7 @@ int postmaster_load(int pfd, const struct proc_entry *e, struct pg_cluster **ret
 fail:
 	setting_clear(&hba);
 	setting_clear(&name);
+	setting_clear(&maxc);
 	free(argv);
 	if (x.rootfd >= 0)
 		close(x.rootfd);

@@ -204,6 +204,28 @@ int pgsql_hba_file(PGconn *conn, char **ret_path)
 	return ret;
 }
 
+int pgsql_max_connections(PGconn *conn, int *ret)
+{
+	PGresult *r = NULL;
+	char *err = NULL, *e;
+	long n;
+	int ret_ = run_sql(conn, "SELECT current_setting('max_connections')", 0, NULL, PGRES_TUPLES_OK, &r, &err);
+
+	free(err);
+	if (ret_ < 0)
+		return ret_;
+	ret_ = -EIO;
+	if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+		n = strtol(PQgetvalue(r, 0, 0), &e, 10);
+		if (*e == 0 && n > 0 && n < 1 << 20) {
+			*ret = (int)n;
+			ret_ = 0;
+		}
+	}
+	PQclear(r);
+	return ret_;
+}
+
 void pgsql_close(PGconn *conn)
 {
 	if (conn)

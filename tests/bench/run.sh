@@ -13,14 +13,15 @@
 # (pgevict terminate beside psql, pkill and a kill loop),
 # tests/bench/lockdown.sh (lockdown and unlock beside cp + pg_ctl reload),
 # tests/bench/agent.sh (the agent's CPU and memory at 2000 backends),
-# tests/bench/events.sh (how fast process events make a keep rule act) and
+# tests/bench/events.sh (how fast process events make a keep rule act),
+# tests/bench/top.sh (CPU per refresh of top at 1000 and 2000) and
 # tests/bench/rst.sh (cutting one idle connection: rst, destroy and
 # tcpkill); each runs alone too.
 #
 # Needs root (pgevict reads every /proc/PID/fd).  Settings, from the
 # environment: BENCH_SMALL (1000), BENCH_LARGE (5000), BENCH_RUNS (15),
 # BENCH_SLOW_RUNS (7, for lsof), BENCH_WARMUP (2); BENCH_TERMINATE,
-# BENCH_LOCKDOWN, BENCH_AGENT, BENCH_EVENTS, BENCH_RST (1; 0 skips that script, whose
+# BENCH_LOCKDOWN, BENCH_AGENT, BENCH_EVENTS, BENCH_TOP, BENCH_RST (1; 0 skips that script, whose
 # own settings pass through).  Exits 1 when pgevict fails or lists the
 # sessions wrongly, or one of the scripts fails; missing a speed target is
 # reported, not failed.
@@ -297,6 +298,10 @@ events_rc=0
 if [ "${BENCH_EVENTS:-1}" != 0 ]; then
 	BUILD=$BUILD bash "$ROOT/tests/bench/events.sh" || events_rc=$?
 fi
+top_rc=0
+if [ "${BENCH_TOP:-1}" != 0 ]; then
+	BUILD=$BUILD bash "$ROOT/tests/bench/top.sh" || top_rc=$?
+fi
 rst_rc=0
 if [ "${BENCH_RST:-1}" != 0 ]; then
 	BUILD=$BUILD bash "$ROOT/tests/bench/rst.sh" || rst_rc=$?
@@ -309,4 +314,5 @@ fi
 [ "$lock_rc" = 0 ] || { say "FAILED: tests/bench/lockdown.sh exited $lock_rc"; exit "$lock_rc"; }
 [ "$agent_rc" = 0 ] || { say "FAILED: tests/bench/agent.sh exited $agent_rc"; exit "$agent_rc"; }
 [ "$events_rc" = 0 ] || { say "FAILED: tests/bench/events.sh exited $events_rc"; exit "$events_rc"; }
+[ "$top_rc" = 0 ] || { say "FAILED: tests/bench/top.sh exited $top_rc"; exit "$top_rc"; }
 [ "$rst_rc" = 0 ] || { say "FAILED: tests/bench/rst.sh exited $rst_rc"; exit "$rst_rc"; }

@@ -1,0 +1,261 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
+# pgevict top on real clusters: --batch read back as text, and the
+# full-screen view driven in a real terminal (a tmux pane, 160x40, read
+# back with capture-pane): start, filter, sort, mark, terminate with a
+# confirmation (the sessions gone, checked in /proc), resize, quit with the
+# terminal restored; the same with every connection slot taken.
+
+load common
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	[ "$(id -u)" = 0 ] || return 0
+	pgt_cluster_create t1 || return 1
+	pgt_sql t1 "create role app login; create role bob login" >/dev/null
+	export t1_dir t1_data t1_sock t1_port t1_name
+}
+
+teardown_file() {
+	# a cluster made inside a test (a subshell) is not in pgt_cleanup's list
+	if [ -s "$BATS_FILE_TMPDIR/t2" ]; then
+		pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$(cat "$BATS_FILE_TMPDIR/t2")" -m fast -w stop >/dev/null 2>&1 || true
+	fi
+	pgt_cleanup
+}
+
+setup() {
+	need_root
+	command -v tmux >/dev/null || skip "needs tmux (tests/deps.sh installs it)"
+	TSOCK="$BATS_TEST_TMPDIR/tmux.sock"
+	SD="$BATS_TEST_TMPDIR/state"
+	mkdir -p "$SD"
+}
+
+teardown() {
+	[ -S "${TSOCK:-/nonexistent}" ] && tmux -S "$TSOCK" kill-server 2>/dev/null
+	return 0
+}
+
+alive() { kill -0 "$1" 2>/dev/null; }
+
+TM() { tmux -S "$TSOCK" "$@"; }
+
+# screen: the pane's text now, into $BATS_TEST_TMPDIR/screen.
+screen() { TM capture-pane -p -t top >"$BATS_TEST_TMPDIR/screen"; }
+
+# wait_screen REGEX: until the pane shows a line matching REGEX (10 s).
+wait_screen() {
+	local i
+	for i in $(seq 1 100); do
+		screen
+		grep -Eq -- "$1" "$BATS_TEST_TMPDIR/screen" && return 0
+		sleep 0.1
+	done
+	echo "the screen never showed /$1/:" >&2
+	cat "$BATS_TEST_TMPDIR/screen" >&2
+	return 1
+}
+
+# start_top ARGS: a shell in a 160x40 tmux pane running pgevict top ARGS,
+# then its exit status and whether the terminal is canonical again.
+start_top() {
+	TM new-session -d -s top -x 160 -y 40 "env TERM=xterm-256color bash --norc --noprofile"
+	TM send-keys -t top "$PGEVICT top --state-dir $SD --interval 300ms $*; echo -n \"EXIT=\$? \"; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo END" Enter
+	wait_screen "pgevict top  [0-9:]{8}"
+}
+
+# The pids of the rows of one --batch block in $output.
+batch_pids() {
+	printf '%s\n' "$output" | awk '/^PID /{r=1; next} /^$/{r=0} r{print $1}' | sort -n
+}
+
+@test "--batch: a header per cluster (sessions by state, slots used/max, SQL, lockdown) and the rows of ls --json" {
+	pgt_hold t1 "host=127.0.0.1 user=app dbname=postgres" 3 idle "$t1_dir/run/b1"
+	h=$PGT_HOLD_PID
+	run "$PGEVICT" --cluster "$t1_data" top --batch --iterations 2 --interval 200ms --state-dir "$SD"
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | grep -c '^pgevict top ')" -eq 2 ]
+	[[ "$output" == *"$t1_name (port $t1_port, $t1_data): 3 sessions (0 active, 3 idle, 0 idle in transaction, 0 other) | slots 3/50 | SQL ok | lockdown: none"* ]]
+	top_pids=$(batch_pids | sort -un)
+	ls_json --cluster "$t1_data"
+	ls_pids=$(printf '%s\n' "$output" | jq -r .pid | sort -un)
+	[ "$top_pids" = "$ls_pids" ]
+	[ "$top_pids" = "$(cut -d' ' -f1 "$t1_dir/run/b1" | sort -n)" ]
+	pgt_release "$h"
+}
+
+@test "--batch: rows take the selectors; CPU% and I/O rates need two samples" {
+	pgt_hold t1 "host=127.0.0.1 user=app dbname=postgres" 2 idle "$t1_dir/run/b2"
+	h=$PGT_HOLD_PID
+	pgt_hold t1 "host=127.0.0.1 user=bob dbname=postgres" 1 active "$t1_dir/run/b3"
+	h2=$PGT_HOLD_PID
+	run "$PGEVICT" --cluster "$t1_data" top --user bob --batch --iterations 2 --interval 300ms --state-dir "$SD"
+	[ "$status" -eq 0 ]
+	[ "$(batch_pids | sort -u)" = "$(cut -d' ' -f1 "$t1_dir/run/b3")" ]
+	# first block: no previous sample, "-"; second: a number
+	first=$(printf '%s\n' "$output" | awk '/^PID /{n++} n==1 && /^[0-9]/{print $8; exit}')
+	second=$(printf '%s\n' "$output" | awk '/^PID /{n++} n==2 && /^[0-9]/{print $8; exit}')
+	[ "$first" = "-" ]
+	[[ "$second" =~ ^[0-9]+\.[0-9]$ ]]
+	pgt_release "$h"; pgt_release "$h2"
+	# a backend in pg_sleep notices its client gone only when it next writes
+	pgt_sql t1 "select pg_terminate_backend(pid) from pg_stat_activity where usename = 'bob'" >/dev/null
+}
+
+@test "--iterations and --batch are top's only; a bad count is a usage error" {
+	run "$PGEVICT" ls --batch
+	[ "$status" -eq 2 ]
+	run "$PGEVICT" top --batch --iterations 0
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"bad value '0' for --iterations"* ]]
+}
+
+@test "full screen: start, filter, sort, mark, terminate with confirmation (gone in /proc), resize, q restores the terminal" {
+	pgt_hold t1 "host=127.0.0.1 user=app dbname=postgres" 3 idle "$t1_dir/run/f1"
+	h=$PGT_HOLD_PID
+	pgt_hold t1 "host=127.0.0.1 user=bob dbname=postgres" 2 idle "$t1_dir/run/f2"
+	h2=$PGT_HOLD_PID
+	mapfile -t app < <(cut -d' ' -f1 "$t1_dir/run/f1" | sort -n)
+	mapfile -t bob < <(cut -d' ' -f1 "$t1_dir/run/f2" | sort -n)
+	start_top --cluster "$t1_data"
+	wait_screen "slots [0-9]+/50 \| SQL ok"
+	wait_screen "^ +${bob[0]} +bob "
+	# the filter prompt: a bad selector is shown in place, a good one applies
+	TM send-keys -t top "/" ; TM send-keys -t top -l -- "--usr app"; TM send-keys -t top Enter
+	wait_screen "filter - .*usr"
+	TM send-keys -t top C-u
+	for _ in $(seq 1 9); do TM send-keys -t top BSpace; done
+	TM send-keys -t top -l -- "--user app"; TM send-keys -t top Enter
+	wait_screen "filter --user app"
+	screen
+	run ! grep -q " bob " "$BATS_TEST_TMPDIR/screen"
+	# sort by pid (N), then the first two rows are the two lowest pids
+	TM send-keys -t top N
+	wait_screen "sort PID asc"
+	grep -E "^ +[0-9]+ +app" "$BATS_TEST_TMPDIR/screen" | awk '{print $1}' >"$BATS_TEST_TMPDIR/order"
+	[ "$(cat "$BATS_TEST_TMPDIR/order")" = "$(printf '%s\n' "${app[@]}")" ]
+	# > moves the sort to the next column
+	TM send-keys -t top ">"
+	wait_screen "sort USER"
+	TM send-keys -t top N
+	wait_screen "sort PID asc"
+	# mark the first two, terminate: the plan first, then y
+	TM send-keys -t top Space Space t
+	wait_screen "terminate 2 sessions: the plan"
+	wait_screen "pid ${app[0]} .*steps sql"
+	wait_screen "pid ${app[1]} "
+	TM send-keys -t top y
+	wait_screen "terminate: 2 gone, 0 severed, 0 survived"
+	refute alive "${app[0]}"
+	refute alive "${app[1]}"
+	alive "${app[2]}"
+	for p in "${bob[@]}"; do alive "$p"; done
+	# resize: the view follows the new size
+	TM resize-window -t top -x 100 -y 20
+	sleep 0.5
+	wait_screen "pgevict top"
+	screen
+	[ "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$BATS_TEST_TMPDIR/screen")" -le 100 ]
+	grep -q "^q quit" "$BATS_TEST_TMPDIR/screen"
+	TM send-keys -t top q
+	wait_screen "EXIT=0 icanon echo END"
+	pgt_release "$h"; pgt_release "$h2"
+}
+
+@test "full screen: SIGTERM and SIGINT end it with the terminal restored" {
+	start_top --cluster "$t1_data"
+	pane=$(TM list-panes -t top -F '#{pane_pid}')
+	pid=$(pgrep -P "$pane" -x pgevict)
+	kill -TERM "$pid"
+	wait_screen "EXIT=143 icanon echo END"
+	TM send-keys -t top clear Enter
+	TM send-keys -t top "$PGEVICT top --cluster $t1_data --state-dir $SD; echo -n \"EXIT=\$? \"; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon | tr '\\n' ' '; echo END" Enter
+	wait_screen "pgevict top  [0-9:]{8}"
+	TM send-keys -t top C-c
+	wait_screen "EXIT=130 icanon END"
+}
+
+@test "TERM=dumb: plain blocks, no screen control" {
+	run env TERM=dumb script -qec "$PGEVICT top --cluster $t1_data --state-dir $SD --iterations 1" /dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"pgevict top "*"| SQL ok |"* ]]
+	[[ "$output" != *$'\033['* ]]
+}
+
+@test "the ladder from top leaves the CLI's audit trail in syslog" {
+	command -v unshare >/dev/null || skip "no unshare (util-linux)"
+	pgt_hold t1 "host=127.0.0.1 user=app dbname=postgres" 1 idle "$t1_dir/run/aud"
+	h=$PGT_HOLD_PID
+	pid=$(cut -d' ' -f1 "$t1_dir/run/aud")
+	L="$BATS_TEST_TMPDIR"
+	# a stand-in for the syslog socket, at /dev/log in a mount namespace
+	# of pgevict's own (this host's /dev is not touched)
+	"$PGT_HELPERS/notifysock" "$L/log" 60 >"$L/syslog" 2>&1 </dev/null 3>&- 4>&- &
+	LOGGER=$!
+	pgt_track t1 "$LOGGER"
+	for _ in $(seq 1 50); do [ -S "$L/log" ] && break; sleep 0.1; done
+	cat >"$L/pgevict" <<-WRAP
+	#!/bin/sh
+	exec unshare --mount --propagation private sh -ec '
+		mkdir -p "\$1/olddev"
+		mount --rbind /dev "\$1/olddev"
+		mount -t tmpfs -o size=64k,mode=755 pgevict-test-dev /dev
+		touch /dev/null /dev/log
+		mount --bind "\$1/olddev/null" /dev/null
+		mount --bind "\$1/log" /dev/log
+		shift
+		exec "\$@"' sh "$L" "$PGEVICT" "\$@"
+	WRAP
+	chmod +x "$L/pgevict"
+	PGEVICT="$L/pgevict" start_top --cluster "$t1_data" --pid "$pid"
+	wait_screen "^ +$pid +app "
+	TM send-keys -t top t
+	wait_screen "terminate 1 session: the plan"
+	TM send-keys -t top y
+	wait_screen "terminate: 1 gone"
+	TM send-keys -t top q
+	wait_screen "EXIT=0 icanon echo END"
+	kill -TERM "$LOGGER"
+	wait "$LOGGER" || true
+	refute alive "$pid"
+	grep -q "pgevict\[[0-9]*\]: terminate pid=$pid start=[0-9]* cluster=$t1_data user=app database=postgres client=127.0.0.1:[0-9]* step=sql sent" "$L/syslog"
+	grep -q "terminate pid=$pid .* outcome=gone" "$L/syslog"
+	pgt_release "$h"
+}
+
+@test "every slot taken: --batch says no SQL; the full screen lists, filters and terminates from /proc alone" {
+	pgt_cluster_create t2 "max_connections=8" "superuser_reserved_connections=2"
+	echo "$t2_data" >"$BATS_FILE_TMPDIR/t2"
+	pgt_sql t2 "create role app login" >/dev/null
+	pgt_hold t2 "host=127.0.0.1 user=app dbname=postgres" 6 idle "$t2_dir/run/full"
+	ha=$PGT_HOLD_PID
+	PGT_OSUSER=postgres pgt_hold t2 "host=$t2_sock user=postgres dbname=postgres" 2 idle "$t2_dir/run/fullsu"
+	hs=$PGT_HOLD_PID
+	run pgt_sql t2 "select 1"
+	[ "$status" -ne 0 ] && [[ "$output" == *"too many clients"* ]]
+	run "$PGEVICT" --cluster "$t2_data" top --batch --iterations 1 --state-dir "$SD"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"8 sessions (0 active, 8 idle, 0 idle in transaction, 0 other) | slots 8/8 | no SQL"* ]]
+	[ "$(batch_pids)" = "$(cat "$t2_dir/run/full" "$t2_dir/run/fullsu" | cut -d' ' -f1 | sort -n)" ]
+	mapfile -t app < <(cut -d' ' -f1 "$t2_dir/run/full" | sort -n)
+	start_top --cluster "$t2_data" 2>/dev/null
+	wait_screen "slots 8/8 \| no SQL"
+	TM send-keys -t top "/"; TM send-keys -t top -l -- "--user app"; TM send-keys -t top Enter
+	wait_screen "filter --user app"
+	TM send-keys -t top N
+	wait_screen "sort PID asc"
+	TM send-keys -t top Space Space t
+	wait_screen "terminate 2 sessions: the plan"
+	TM send-keys -t top y
+	wait_screen "terminate: 2 gone"
+	refute alive "${app[0]}"
+	refute alive "${app[1]}"
+	for p in "${app[@]:2}"; do alive "$p"; done
+	for p in $(cut -d' ' -f1 "$t2_dir/run/fullsu"); do alive "$p"; done
+	TM send-keys -t top q
+	wait_screen "EXIT=0 icanon echo END"
+	refute grep -q "terminating any other active server processes" "$t2_log"
+	pgt_release "$ha"; pgt_release "$hs"
+	pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$t2_data" -m fast -w stop >/dev/null
+}
