@@ -177,7 +177,8 @@ int metrics_set_clusters(struct metrics *m, const struct cluster_list *cl, const
 			if (!s->backend_type || strcmp(s->backend_type, "walsender") != 0)
 				mc->slots_used++;
 		}
-		qsort(mc->states, mc->nstates, sizeof(*mc->states), state_cmp);
+		if (mc->nstates > 1)
+			qsort(mc->states, mc->nstates, sizeof(*mc->states), state_cmp);
 	}
 	return 0;
 nomem:
