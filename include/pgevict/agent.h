@@ -25,6 +25,7 @@
 #include "pgevict/discover.h"
 #include "pgevict/evict.h"
 #include "pgevict/ladder.h"
+#include "pgevict/metrics.h"
 #include "pgevict/rules.h"
 #include "pgevict/track.h"
 
@@ -41,6 +42,7 @@ struct agent_params {
 	bool dry_run;                /* act on nothing; report a plan once */
 	int64_t step_timeout_ms;     /* unless a rule sets its own */
 	int64_t interval_ms;         /* between passes */
+	const char *metrics_path;    /* --metrics FILE, or NULL */
 	evict_audit_fn audit;        /* the engine's audit sink; its argument
 	                                is the rule's name */
 };
@@ -125,6 +127,10 @@ struct agent {
 	size_t npend, cappend;
 	long long ev_last_ms;        /* the last pass events asked for */
 	unsigned long long ev_forks, ev_exits, ev_passes, ev_lost;
+	/* --metrics (agent_metrics.c) */
+	struct metrics m;
+	bool metrics_failed;         /* the last write failed, and was said */
+	long long metrics_last_ms;   /* monotonic, the last write */
 	/* --once: every outcome, for the exit status */
 	enum outcome *outs;
 	size_t nouts, capouts;
@@ -186,6 +192,20 @@ void agent_events_sync(struct agent *a);
 long long agent_events_next_ms(const struct agent *a);
 int agent_events_handle(struct agent *a, bool readable);
 void agent_events_clear(struct agent *a);
+
+/*
+ * Metrics (agent_metrics.c, metrics.h).  agent_metrics_sessions takes the
+ * gauges from a pass's clusters and sessions; agent_metrics_action counts
+ * an action reported; agent_metrics_write writes --metrics FILE (nothing
+ * without it) with the last pass's duration: a temp file in its directory,
+ * fsync'd, renamed over it (file_replace), so a reader sees the old text
+ * or the new, never a part.  A failure is said once (and its end), and
+ * the agent goes on.  Unless FORCE, no more than once a second (passes
+ * that events ask for can come every few ms).
+ */
+void agent_metrics_sessions(struct agent *a, const struct cluster_list *cl, const struct session_list *l);
+void agent_metrics_action(struct agent *a, const struct rule *ru, const struct evict_result *res);
+void agent_metrics_write(struct agent *a, double pass_seconds, bool force);
 
 /* One full pass.  0, or -errno when discovery failed (reported). */
 int agent_pass(struct agent *a);

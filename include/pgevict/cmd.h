@@ -50,6 +50,7 @@ struct options {
 	int64_t interval_ms;         /* --interval */
 	bool once;                   /* --once: one pass */
 	bool check;                  /* --check: validate the rules only */
+	const char *metrics;         /* --metrics FILE: Prometheus text, every pass */
 	bool interval_set;           /* --interval was given (top: 1 s without) */
 	/* top */
 	bool batch;                  /* --batch: plain text blocks */

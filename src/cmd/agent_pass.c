@@ -212,6 +212,7 @@ static int run_rule(struct agent *a, const struct rule *ru, struct discovery *d,
 			continue;
 		}
 		agent_report(a, ru, &sub.v[i], &res[i]);
+		agent_metrics_action(a, ru, &res[i]);
 		a->actions++;
 		if ((r = keep_outcome(a, res[i].outcome)) < 0)
 			goto out;
@@ -277,6 +278,7 @@ int agent_pass(struct agent *a)
 	if ((r = pass_discover(a, &d)) != 0)
 		return r > 0 ? 0 : r;
 	a->passes++;
+	agent_metrics_sessions(a, &d.clusters, &d.sessions);
 	if (!a->stop)
 		note_sql(a, &d);
 	if ((r = track_pass(a, &d)) < 0)

@@ -392,6 +392,7 @@ int agent_quick_pass(struct agent *a, int64_t now_us)
 		goto out;
 	r = quick_may_act(a, &qk.l, now_us) ? 1 : 0;
 	a->quick_passes++;
+	agent_metrics_sessions(a, &a->last.clusters, &qk.l);
 out:
 	pm_prune(a, false);
 	/* what was not carried over: closed */

@@ -187,11 +187,14 @@ static int setup(struct agent *a)
  * act.  The periodic schedule stands. */
 static void event_pass(struct agent *a)
 {
+	int64_t t0 = clock_mono_us();
+
 	a->ev_passes++;
 	if (agent_quick_pass(a, clock_wall_us()) != 0)
 		agent_pass(a);
 	agent_events_sync(a);
 	a->ev_last_ms = clock_mono_ms();
+	agent_metrics_write(a, (double)(clock_mono_us() - t0) / 1e6, false);
 }
 
 /* Until a->stop: a pass (cheap, and full when it may act), then wait for
@@ -199,13 +202,14 @@ static void event_pass(struct agent *a)
 static void loop(struct agent *a)
 {
 	while (!a->stop) {
-		long long start = clock_mono_ms(), wait, due, now;
+		long long start = clock_mono_ms(), t0 = clock_mono_us(), wait, due, now;
 		struct pollfd p[2];
 		int n;
 
 		if (agent_quick_pass(a, clock_wall_us()) != 0)
 			agent_pass(a);
 		agent_events_sync(a);
+		agent_metrics_write(a, (double)(clock_mono_us() - t0) / 1e6, true);
 		sd_notifyf(0, "STATUS=%zu rules; %llu passes, %llu actions", a->rules.n, a->passes, a->actions);
 		agent_watchdog(a);
 		for (;;) {
@@ -245,6 +249,7 @@ static void agent_clear(struct agent *a)
 		discovery_clear(&a->last);
 	free(a->outs);
 	free(a->sql_note);
+	metrics_clear(&a->m);
 	if (a->sfd >= 0)
 		close(a->sfd);
 	if (a->pfd >= 0)
@@ -257,11 +262,13 @@ int cmd_agent(const struct options *o)
 		.p = { .rules_dir = o->rules_dir, .cluster = o->cluster, .no_sql = o->no_sql, .dsn = o->dsn,
 		       .iface = o->iface, .json = o->json, .dry_run = o->dry_run,
 		       .step_timeout_ms = o->step_timeout_ms, .interval_ms = o->interval_ms,
+		       .metrics_path = o->metrics,
 		       .audit = cmd_evict_syslog },
 		.pfd = -1, .sfd = -1, .efd = -1,
 	};
 	int status = 0, r;
 
+	metrics_init(&a.m);
 	if (!o->rules_dir) {
 		fprintf(stderr, "pgevict: agent needs --rules DIR\n");
 		return EXIT_USAGE;
@@ -285,7 +292,9 @@ int cmd_agent(const struct options *o)
 		goto out;
 	}
 	if (o->once) {
+		int64_t t0 = clock_mono_us();
 		r = agent_pass(&a);
+		agent_metrics_write(&a, (double)(clock_mono_us() - t0) / 1e6, true);
 		status = r < 0 ? 1 : ladder_exit_status(a.outs, a.nouts);
 		goto out;
 	}

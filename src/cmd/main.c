@@ -215,6 +215,7 @@ static const struct optdef optdefs[] = {
 	FLAG("batch", K_TOP, batch),
 	CUSTOM("iterations", K_TOP, set_iterations, " (a count, 1 or more)"),
 	FLAG("check", K_AGENT, check),
+	VALUE("metrics", K_AGENT, metrics, check_hba_file, false, ": an absolute path, on one line"),
 	CUSTOM("method", K_SEVER, set_method, " (rst or destroy)"),
 	VALUE("conn", K_SEVER, conn, NULL, false, NULL),
 	VALUE("iface", K_SEVER, iface, check_iface, true, " (an interface name)"),
