@@ -20,6 +20,28 @@ teardown_file() {
 	pgt_cleanup
 }
 
+# Clusters a test makes for itself (k2, k3) go with it, passed or not:
+# their clients by pid (while the start time still says it is the same
+# process), then the server, then the directory.
+teardown() {
+	local v d p start
+	for v in k2 k3; do
+		d="${v}_dir"
+		[ -n "${!d:-}" ] && [ -d "${!d}" ] || continue
+		if [ -f "${!d}/run/pids" ]; then
+			while read -r p start; do
+				[ "$(cut -d' ' -f22 "/proc/$p/stat" 2>/dev/null)" = "$start" ] || continue
+				kill -TERM "$p" 2>/dev/null || true
+			done <"${!d}/run/pids"
+		fi
+		d="${v}_data"
+		[ ! -f "${!d}/postmaster.pid" ] ||
+			pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "${!d}" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+		d="${v}_dir"
+		case "${!d}" in /tmp/pgevict-test.*) rm -rf "${!d}" ;; esac
+	done
+}
+
 setup() {
 	need_root
 	SD="$k1_dir/state.$BATS_TEST_NUMBER"

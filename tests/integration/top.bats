@@ -19,7 +19,11 @@ setup_file() {
 teardown_file() {
 	# a cluster made inside a test (a subshell) is not in pgt_cleanup's list
 	if [ -s "$BATS_FILE_TMPDIR/t2" ]; then
-		pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$(cat "$BATS_FILE_TMPDIR/t2")" -m fast -w stop >/dev/null 2>&1 || true
+		local d
+		d=$(cat "$BATS_FILE_TMPDIR/t2")
+		pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$d" -m fast -w stop >/dev/null 2>&1 || true
+		# and its directory (the data directory's parent, one of ours)
+		case "${d%/data}" in /tmp/pgevict-test.*) rm -rf "${d%/data}" ;; esac
 	fi
 	pgt_cleanup
 }
