@@ -9,6 +9,8 @@
  *   agent_quick.c  the cheap passes between full ones
  *   agent_pass.c   a full pass: discovery, timing, each rule planned,
  *                  kept and applied through the eviction engine
+ *   agent_headroom.c  headroom rules: slots counted, just enough ended;
+ *                  superuser-ness remembered from the last SQL
  *
  * None of them exits; messages go through agent_say (stderr and syslog)
  * and action lines through agent_report (stdout).
@@ -91,6 +93,13 @@ struct dry_key {
 	unsigned long long start_ticks;
 };
 
+/* What SQL last said of a session's role (agent_headroom.c). */
+struct su_mem {
+	pid_t pid;
+	unsigned long long start_ticks;
+	unsigned char su;            /* enum su */
+};
+
 struct agent {
 	struct agent_params p;
 	struct rule_set rules;
@@ -134,6 +143,11 @@ struct agent {
 	/* --once: every outcome, for the exit status */
 	enum outcome *outs;
 	size_t nouts, capouts;
+	/* headroom rules: superuser-ness by (pid, start), sorted; the
+	 * clusters whose slots were unknown, said once */
+	struct su_mem *su;
+	size_t nsu;
+	bool slots_unknown_said;
 };
 
 /* One message for the operator: stderr, and syslog at PRIO.  The whole
@@ -206,6 +220,24 @@ void agent_events_clear(struct agent *a);
 void agent_metrics_sessions(struct agent *a, const struct cluster_list *cl, const struct session_list *l);
 void agent_metrics_action(struct agent *a, const struct rule *ru, const struct evict_result *res);
 void agent_metrics_write(struct agent *a, double pass_seconds, bool force);
+
+/*
+ * Headroom (agent_headroom.c).  agent_su_remember fills in each session's
+ * superuser-ness that SQL did not give this time from what it gave
+ * before (for the same pid and start), and keeps what it gives now;
+ * agent_run_headroom runs headroom rule RU over D: for each cluster with
+ * fewer than RU's free slots, ends just enough of RU's candidates (not
+ * marked in ACTED, which it marks), through the engine with P.  Both
+ * 0 or -ENOMEM.
+ */
+int agent_su_remember(struct agent *a, struct discovery *d);
+int agent_run_headroom(struct agent *a, const struct rule *ru, struct discovery *d, bool *acted,
+		       const struct evict_params *p);
+void agent_headroom_clear(struct agent *a);
+
+/* Report and count the N results RES of applying SUB for RU (agent_pass.c). */
+int agent_pass_report(struct agent *a, const struct rule *ru, const struct plan *sub,
+		      const struct evict_result *res);
 
 /* One full pass.  0, or -errno when discovery failed (reported). */
 int agent_pass(struct agent *a);

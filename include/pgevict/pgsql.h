@@ -33,6 +33,7 @@ struct pgsql_row {
 	char *client_addr;
 	int client_port;             /* -1 for Unix sockets / NULL */
 	int64_t backend_start_us, state_change_us, xact_start_us, query_start_us;
+	int rolsuper;                /* pg_roles.rolsuper: 1, 0, -1 unknown */
 };
 
 struct pgsql_activity {
@@ -69,6 +70,11 @@ int pgsql_activity(PGconn *conn, struct pgsql_activity *ret, char **ret_err);
 
 /* SHOW hba_file; 0 and a malloc'd path, or -EIO. */
 int pgsql_hba_file(PGconn *conn, char **ret_path);
+
+/* max_connections, superuser_reserved_connections and
+ * reserved_connections (0 before PostgreSQL 16): 0 and all three, or
+ * -EIO and none. */
+int pgsql_slot_settings(PGconn *conn, int *ret_max, int *ret_su_reserved, int *ret_reserved);
 
 /* SHOW max_connections; 0 and *ret, or -EIO. */
 int pgsql_max_connections(PGconn *conn, int *ret);

@@ -17,6 +17,16 @@
  *
  * `match` is the command line's selector language (select_parse_string),
  * so `pgevict ls MATCH` shows what a rule would hit.
+ *
+ *   [headroom]                            a headroom rule: keep N slots free
+ *   free   = 5                            1 to 10000 slots for new logins
+ *   match  = --state idle                 who may be ended (this default)
+ *   order  = idle-longest                 | oldest | newest
+ *   action = terminate                    terminate (default) | sever
+ *
+ * A headroom rule never ends a walsender, nor a session whose role is a
+ * superuser or not known not to be one, unless its match names the user
+ * (--user).  keep and per do not go with free; cancel makes no room.
  */
 #ifndef PGEVICT_RULES_H
 #define PGEVICT_RULES_H
@@ -33,6 +43,12 @@
 
 enum rule_per { PER_NONE = 0, PER_USER, PER_DB, PER_CLIENT };
 
+/* A headroom rule's order: whom it ends first. */
+enum rule_order { ORDER_IDLE_LONGEST = 0, ORDER_OLDEST, ORDER_NEWEST };
+
+#define RULE_FREE_MAX 10000
+#define RULE_HEADROOM_MATCH "--state idle"
+
 struct rule {
 	char name[RULE_NAME_MAX + 1];  /* the section name */
 	char *file;                  /* the file it came from (as given) */
@@ -44,8 +60,11 @@ struct rule {
 	int64_t step_timeout_ms;     /* -1: the agent's default */
 	long keep;                   /* 0: act on every match */
 	enum rule_per per;
+	long headroom;               /* free = N: a headroom rule; 0: not one */
+	enum rule_order order;       /* a headroom rule's */
 	/* parse state: the line of each key, 0 when not given */
 	int line_match, line_action, line_via, line_keep, line_per, line_step_timeout;
+	int line_free, line_order;
 };
 
 struct rule_set {
@@ -79,6 +98,25 @@ void rules_clear(struct rule_set *set);
  * order.  RET_ACT[i] answers for V[i].  0 or -ENOMEM.
  */
 int rules_keep(const struct rule *r, struct session *const *v, size_t n, bool *ret_act);
+
+/* "idle-longest", "oldest", "newest". */
+const char *rule_order_name(enum rule_order o);
+
+/*
+ * May headroom rule R end S (which its match selected)?  Only a client
+ * backend (never a walsender) whose role is known not to be a superuser,
+ * or any client backend when R's match names users (--user).
+ */
+bool rules_headroom_may_end(const struct rule *r, const struct session *s);
+
+/*
+ * Which of the N sessions V (R's candidates in one cluster, any order,
+ * each allowed by rules_headroom_may_end) headroom rule R ends to free
+ * NEED slots: the first NEED in R's order (idle-longest: the earliest
+ * state change first; oldest/newest: by backend start; unknown times
+ * last, then pid).  RET_ACT[i] answers for V[i].  0 or -ENOMEM.
+ */
+int rules_headroom(const struct rule *r, struct session *const *v, size_t n, size_t need, bool *ret_act);
 
 /*
  * Could R match S once everything is known?  For the agent's cheap

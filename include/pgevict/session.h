@@ -60,6 +60,10 @@ struct pg_cluster {
 	int max_connections;         /* SQL's when it worked, else the command
 	                                line's or configuration's; <= 0
 	                                unknown */
+	int su_reserved;             /* superuser_reserved_connections, the
+	                                same way; -1 unknown */
+	int reserved;                /* reserved_connections (PG16+; 0
+	                                before), the same way; -1 unknown */
 	bool sql_ok;                 /* SQL enrichment worked */
 	char *sql_error;             /* why not, one line; NULL if not tried */
 };
@@ -77,6 +81,10 @@ enum {
 const char *ns_own_label(unsigned ns_own, char *buf, size_t len);
 
 enum transport { TRANSPORT_NONE = 0, TRANSPORT_TCP, TRANSPORT_UNIX };
+
+/* Is a session's role a superuser?  Zero is unknown, so that a session
+ * nobody asked about is never taken for an ordinary one. */
+enum su { SU_UNKNOWN = 0, SU_NO, SU_YES };
 
 struct session {
 	pid_t pid;
@@ -112,6 +120,9 @@ struct session {
 	uint8_t client_raw[16];      /* the first 4 bytes */
 
 	bool from_sql;               /* merged with pg_stat_activity */
+	unsigned char su;            /* enum su: pg_roles.rolsuper of its
+	                                role when SQL told (or told before:
+	                                the agent remembers) */
 	char *application_name;
 	char *sql_state;             /* pg_stat_activity.state as given */
 	int64_t state_change_us;     /* TIME_UNKNOWN if not known */
@@ -139,6 +150,19 @@ void cluster_list_clear(struct cluster_list *l);
 /* Append a zeroed session (unknowns preset); NULL on ENOMEM. */
 struct session *session_list_add(struct session_list *l);
 int cluster_list_add(struct cluster_list *l, struct pg_cluster *c);
+
+/*
+ * The connection slots of C an ordinary role can still take: what
+ * max_connections leaves after superuser_reserved_connections and
+ * reserved_connections, less USED (the client backends: those still
+ * authenticating take a slot; walsenders have their own, max_wal_senders,
+ * since PostgreSQL 12).  INT_MIN when the settings are unknown.
+ */
+int cluster_slots_free(const struct pg_cluster *c, size_t used);
+
+/* The client backends of C in L (walsenders are not; those starting are):
+ * what max_connections counts. */
+size_t cluster_slots_used(const struct pg_cluster *c, const struct session_list *l);
 
 /* "ESTABLISHED", "CLOSE_WAIT", ... for a TCP state number; NULL if none. */
 const char *tcp_state_name(int state);

@@ -84,7 +84,9 @@ bool agent_io_relevant(const struct agent *a, const struct session *s, int64_t n
 
 	for (k = 0; k < a->rules.n; k++) {
 		const struct selector *sel = &a->rules.v[k].sel;
-		if ((sel->idle_for_ms >= 0 || sel->running_for_ms >= 0) && rules_may_match(sel, s, now_us, true))
+		bool timed = sel->idle_for_ms >= 0 || sel->running_for_ms >= 0 ||
+			     (a->rules.v[k].headroom && a->rules.v[k].order == ORDER_IDLE_LONGEST);
+		if (timed && rules_may_match(sel, s, now_us, true))
 			return true;
 	}
 	return false;
@@ -168,6 +170,27 @@ static int dry_seen(struct agent *a, const struct rule *ru, const struct plan_it
 	return seen;
 }
 
+int agent_pass_report(struct agent *a, const struct rule *ru, const struct plan *sub,
+		      const struct evict_result *res)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < sub->n; i++) {
+		if (a->p.dry_run && (r = dry_seen(a, ru, &sub->v[i])) != 0) {
+			if (r < 0)
+				return r;
+			continue;
+		}
+		agent_report(a, ru, &sub->v[i], &res[i]);
+		agent_metrics_action(a, ru, &res[i]);
+		a->actions++;
+		if ((r = keep_outcome(a, res[i].outcome)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* The engine's parameters for RU. */
 static void rule_params(const struct agent *a, const struct rule *ru, struct evict_params *p)
 {
@@ -192,6 +215,8 @@ static int run_rule(struct agent *a, const struct rule *ru, struct discovery *d,
 	int r;
 
 	rule_params(a, ru, &p);
+	if (ru->headroom)
+		return agent_run_headroom(a, ru, d, acted, &p);
 	if ((r = ladder_plan(ru->action, p.steps, &ru->sel, &d->sessions, d->now_us, &plan)) < 0)
 		goto out;
 	sub.v = calloc(plan.n ? plan.n : 1, sizeof(*sub.v));
@@ -205,19 +230,7 @@ static int run_rule(struct agent *a, const struct rule *ru, struct discovery *d,
 		goto out;
 	if (unsupported)
 		agent_say(LOG_WARNING, "this kernel refuses SOCK_DESTROY (CONFIG_INET_DIAG_DESTROY): no connection was cut that way");
-	for (i = 0; i < sub.n; i++) {
-		if (a->p.dry_run && (r = dry_seen(a, ru, &sub.v[i])) != 0) {
-			if (r < 0)
-				goto out;
-			continue;
-		}
-		agent_report(a, ru, &sub.v[i], &res[i]);
-		agent_metrics_action(a, ru, &res[i]);
-		a->actions++;
-		if ((r = keep_outcome(a, res[i].outcome)) < 0)
-			goto out;
-	}
-	r = 0;
+	r = agent_pass_report(a, ru, &sub, res);
 out:
 	free(sub.v);
 	free(res);
@@ -281,7 +294,7 @@ int agent_pass(struct agent *a)
 	agent_metrics_sessions(a, &d.clusters, &d.sessions);
 	if (!a->stop)
 		note_sql(a, &d);
-	if ((r = track_pass(a, &d)) < 0)
+	if ((r = agent_su_remember(a, &d)) < 0 || (r = track_pass(a, &d)) < 0)
 		goto out;
 	if (!(acted = calloc(d.sessions.n ? d.sessions.n : 1, sizeof(*acted)))) {
 		r = -ENOMEM;

@@ -11,6 +11,7 @@
  * every AGENT_FULL_EVERY_MS, which also finds new clusters.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -340,7 +341,8 @@ static int quick_track(struct agent *a, struct session_list *l, int64_t now_us)
 	return 0;
 }
 
-/* Could a rule act: in some cluster, more candidates than it keeps? */
+/* Could a rule act: in some cluster, more candidates than it keeps, or
+ * fewer free slots than a headroom rule keeps? */
 static bool quick_may_act(const struct agent *a, const struct session_list *l, int64_t now_us)
 {
 	size_t k, ci, i;
@@ -349,6 +351,14 @@ static bool quick_may_act(const struct agent *a, const struct session_list *l, i
 		const struct rule *ru = &a->rules.v[k];
 		for (ci = 0; ci < a->last.clusters.n; ci++) {
 			size_t cand = 0;
+			if (ru->headroom) {
+				/* walsenders counted too: never fewer than there are */
+				const struct pg_cluster *c = a->last.clusters.v[ci];
+				int fr = cluster_slots_free(c, cluster_slots_used(c, l));
+				if (fr != INT_MIN && fr < ru->headroom)
+					return true;
+				continue;
+			}
 			for (i = 0; i < l->n; i++)
 				if (l->v[i].cluster == a->last.clusters.v[ci] &&
 				    rules_may_match(&ru->sel, &l->v[i], now_us, false))

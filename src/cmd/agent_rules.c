@@ -256,6 +256,9 @@ int agent_check_rules(const char *path)
 			printf(" (keeps the %ld oldest%s)", r->keep,
 			       r->per == PER_USER ? " per user" : r->per == PER_DB ? " per database" :
 			       r->per == PER_CLIENT ? " per client address" : "");
+		if (r->headroom)
+			printf(" (keeps %ld slots free, ending the %s first)", r->headroom,
+			       r->order == ORDER_OLDEST ? "oldest" : r->order == ORDER_NEWEST ? "newest" : "idle longest");
 		putchar('\n');
 		free(m);
 		free(f);

@@ -243,6 +243,7 @@ static void agent_clear(struct agent *a)
 	track_clear(&a->track);
 	agent_quick_clear(a);
 	agent_events_clear(a);
+	agent_headroom_clear(a);
 	free(a->dry_prev);
 	free(a->dry_cur);
 	if (a->have_last)

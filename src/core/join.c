@@ -315,6 +315,7 @@ static int merge_row(struct session *s, const struct pgsql_row *w)
 	const char *t;
 
 	s->from_sql = true;
+	s->su = w->rolsuper > 0 ? SU_YES : w->rolsuper == 0 ? SU_NO : SU_UNKNOWN;
 	if (replace_str(&s->user, w->usename) < 0 || replace_str(&s->database, w->datname) < 0 ||
 	    replace_str(&s->application_name, w->application_name) < 0 ||
 	    replace_str(&s->sql_state, w->state) < 0 || replace_str(&s->query, w->query) < 0)

@@ -245,6 +245,29 @@ static int handler(void *user, const char *section, const char *name, const char
 			fail(c, c->line, "bad per '%.60s' (user, db or client)", value);
 			return 0;
 		}
+	} else if (strcmp(name, "free") == 0) {
+		char *end;
+		long k;
+		ONCE(line_free);
+		errno = 0;
+		k = strtol(value, &end, 10);
+		if (errno || end == value || *end || k < 1 || k > RULE_FREE_MAX || !isdigit((unsigned char)value[0])) {
+			fail(c, c->line, "bad free '%.60s' (a number of slots, 1 to %d)", value, RULE_FREE_MAX);
+			return 0;
+		}
+		r->headroom = k;
+	} else if (strcmp(name, "order") == 0) {
+		ONCE(line_order);
+		if (strcmp(value, "idle-longest") == 0)
+			r->order = ORDER_IDLE_LONGEST;
+		else if (strcmp(value, "oldest") == 0)
+			r->order = ORDER_OLDEST;
+		else if (strcmp(value, "newest") == 0)
+			r->order = ORDER_NEWEST;
+		else {
+			fail(c, c->line, "bad order '%.60s' (idle-longest, oldest or newest)", value);
+			return 0;
+		}
 	} else if (strcmp(name, "step-timeout") == 0) {
 		ONCE(line_step_timeout);
 		if (duration_parse(value, &r->step_timeout_ms) < 0 || r->step_timeout_ms <= 0 ||
@@ -253,18 +276,59 @@ static int handler(void *user, const char *section, const char *name, const char
 			return 0;
 		}
 	} else {
-		fail(c, c->line, "unknown key '%.60s' (match, action, keep, per, via, step-timeout)", name);
+		fail(c, c->line, "unknown key '%.60s' (match, action, keep, per, free, order, via, step-timeout)", name);
 		return 0;
 	}
 #undef ONCE
 	return 1;
 }
 
+/* A headroom rule: its defaults filled, its keys consistent. */
+static void check_headroom(struct pctx *c, struct rule *r)
+{
+	char msg[200];
+	int rc;
+
+	if (r->line_keep || r->line_per) {
+		fail(c, r->line_keep ? r->line_keep : r->line_per,
+		     "[%s]: %s does not go with free (a headroom rule ends what makes room)", r->name,
+		     r->line_keep ? "keep" : "per");
+		return;
+	}
+	if (r->action == ACTION_CANCEL) {
+		fail(c, r->line_action, "[%s]: cancel makes no room (a headroom rule terminates or severs)", r->name);
+		return;
+	}
+	if (!r->line_action)
+		r->line_action = r->line;   /* terminate */
+	if (r->line_match)
+		return;
+	if (!(r->match = strdup(RULE_HEADROOM_MATCH))) {
+		c->nomem = c->failed = true;
+		return;
+	}
+	rc = select_parse_string(&r->sel, r->match, msg, sizeof(msg));
+	if (rc < 0) {
+		c->nomem = rc == -ENOMEM;
+		fail(c, r->line, "default match: %s", msg);
+		return;
+	}
+	r->line_match = r->line;
+}
+
 /* What inih cannot check: each rule is whole and consistent. */
-static void check_rule(struct pctx *c, const struct rule *r)
+static void check_rule(struct pctx *c, struct rule *r)
 {
 	unsigned steps;
 
+	if (r->line_order && !r->headroom) {
+		fail(c, r->line_order, "order needs free = N (a headroom rule)");
+		return;
+	}
+	if (r->headroom)
+		check_headroom(c, r);
+	if (c->failed)
+		return;
 	if (!r->line_match) {
 		fail(c, r->line, "rule [%s] has no match", r->name);
 		return;
@@ -373,6 +437,60 @@ int rules_keep(const struct rule *r, struct session *const *v, size_t n, bool *r
 			ret_act[e[i].idx] = false;
 		in_group++;
 	}
+	free(e);
+	return 0;
+}
+
+const char *rule_order_name(enum rule_order o)
+{
+	return o == ORDER_OLDEST ? "oldest" : o == ORDER_NEWEST ? "newest" : "idle-longest";
+}
+
+bool rules_headroom_may_end(const struct rule *r, const struct session *s)
+{
+	if (!s->backend_type || strcmp(s->backend_type, "client backend") != 0)
+		return false;
+	return s->su == SU_NO || r->sel.nusers > 0;
+}
+
+struct room_ent {
+	const struct session *s;
+	size_t idx;
+	int64_t key;                 /* TIME_UNKNOWN: last */
+};
+
+static int room_cmp(const void *pa, const void *pb)
+{
+	const struct room_ent *a = pa, *b = pb;
+
+	if ((a->key == TIME_UNKNOWN) != (b->key == TIME_UNKNOWN))
+		return a->key == TIME_UNKNOWN ? 1 : -1;
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
+	return a->s->pid < b->s->pid ? -1 : a->s->pid > b->s->pid;
+}
+
+int rules_headroom(const struct rule *r, struct session *const *v, size_t n, size_t need, bool *ret_act)
+{
+	struct room_ent *e;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ret_act[i] = false;
+	if (!n || !need)
+		return 0;
+	if (!(e = calloc(n, sizeof(*e))))
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		int64_t t = r->order == ORDER_IDLE_LONGEST ? v[i]->state_change_us : v[i]->start_us;
+		e[i].s = v[i];
+		e[i].idx = i;
+		/* newest first: the latest start sorts first as the least key */
+		e[i].key = r->order == ORDER_NEWEST && t != TIME_UNKNOWN ? -t : t;
+	}
+	qsort(e, n, sizeof(*e), room_cmp);
+	for (i = 0; i < n && i < need; i++)
+		ret_act[e[i].idx] = true;
 	free(e);
 	return 0;
 }

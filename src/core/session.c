@@ -3,6 +3,7 @@
  * session.c -- the model's memory and small lookups (core, no I/O).
  */
 #include <errno.h>
+#include <limits.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,24 @@ int cluster_list_add(struct cluster_list *l, struct pg_cluster *c)
 	}
 	l->v[l->n++] = c;
 	return 0;
+}
+
+int cluster_slots_free(const struct pg_cluster *c, size_t used)
+{
+	if (c->max_connections <= 0 || c->su_reserved < 0 || c->reserved < 0)
+		return INT_MIN;
+	return c->max_connections - c->su_reserved - c->reserved - (int)(used > INT_MAX / 2 ? INT_MAX / 2 : used);
+}
+
+size_t cluster_slots_used(const struct pg_cluster *c, const struct session_list *l)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < l->n; i++)
+		if (l->v[i].cluster == c && l->v[i].backend_type &&
+		    strcmp(l->v[i].backend_type, "client backend") == 0)
+			n++;
+	return n;
 }
 
 const char *tcp_state_name(int state)

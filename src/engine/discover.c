@@ -376,7 +376,7 @@ static int enrich(struct discovery *d, struct pg_cluster *c, const struct discov
 		free(c->hba_conflict);
 		c->hba_conflict = NULL;
 	}
-	pgsql_max_connections(conn, &c->max_connections);
+	pgsql_slot_settings(conn, &c->max_connections, &c->su_reserved, &c->reserved);
 	pgsql_close(conn);
 	c->sql_ok = true;
 	r = join_activity(&d->sessions, c, &act);

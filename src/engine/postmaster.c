@@ -528,6 +528,51 @@ static void set_namespaces(int pfd, struct pg_cluster *c)
 	}
 }
 
+/* The integer setting NAME as the server would take it (command line,
+ * then postgresql.auto.conf, then postgresql.conf), or DEF when none of
+ * them names it, or -1 when what they name is not a number.  0 or
+ * -ENOMEM. */
+static int int_setting(const struct conf_ctx *x, const struct pg_cluster *c, const char *argv, size_t argv_len,
+		       const char *name, int def, int *ret)
+{
+	struct setting st;
+	const char *v;
+	char *end;
+	long n;
+	int r;
+
+	if ((r = postmaster_setting(x, c, argv, argv_len, name, &st)) < 0)
+		return r;
+	v = st.argv ? st.argv : st.autoconf ? st.autoconf : st.conf;
+	n = v ? strtol(v, &end, 10) : 0;
+	*ret = !v ? def : end != v && *end == 0 && n >= 0 && n < 1 << 20 ? (int)n : -1;
+	setting_clear(&st);
+	return 0;
+}
+
+/* The connection slots.  These take a restart: what the files say now is
+ * what the server read at its start, unless they were edited since.
+ * initdb writes max_connections; the reserved ones keep their defaults
+ * (3; 0) unless set, which is trusted only when max_connections was
+ * found (the files were read).  0 or -ENOMEM. */
+static int read_slots(const struct conf_ctx *x, struct pg_cluster *c, const char *argv, size_t argv_len)
+{
+	int r, ver = c->version ? atoi(c->version) : 0;
+
+	if ((r = int_setting(x, c, argv, argv_len, "max_connections", -1, &c->max_connections)) < 0)
+		return r;
+	if (c->max_connections <= 0) {
+		c->max_connections = c->su_reserved = c->reserved = -1;
+		return 0;
+	}
+	if ((r = int_setting(x, c, argv, argv_len, "superuser_reserved_connections", 3, &c->su_reserved)) < 0)
+		return r;
+	if (ver >= 16)
+		return int_setting(x, c, argv, argv_len, "reserved_connections", 0, &c->reserved);
+	c->reserved = ver > 0 ? 0 : -1;
+	return 0;
+}
+
 /*
  * Is E a postmaster?  1 and *ret when it is a verified one, 2 and *ret
  * (->unverified says why) when it only looks like one, 0 when not,
@@ -539,7 +584,7 @@ int postmaster_load(int pfd, const struct proc_entry *e, struct pg_cluster **ret
 	struct pmpid pm;
 	struct pg_cluster *c = NULL;
 	struct conf_ctx x = { .rootfd = -1 };
-	struct setting hba = { 0 }, name = { 0 }, maxc = { 0 };
+	struct setting hba = { 0 }, name = { 0 };
 	char *buf = NULL, *argv = NULL;
 	size_t len, argv_len = 0;
 	struct stat st;
@@ -580,6 +625,7 @@ int postmaster_load(int pfd, const struct proc_entry *e, struct pg_cluster **ret
 	pmpid_clear(&pm);
 	c->owner_uid = (uid_t)-1;
 	c->owner_gid = (gid_t)-1;
+	c->max_connections = c->su_reserved = c->reserved = -1;
 	set_namespaces(pfd, c);
 	if ((r = set_container(pfd, c)) < 0)
 		goto fail;
@@ -620,19 +666,10 @@ int postmaster_load(int pfd, const struct proc_entry *e, struct pg_cluster **ret
 			*v = NULL;
 		}
 	}
-	/* max_connections takes a restart: what the files say now is what
-	 * the server read at its start, unless they were edited since. */
-	if ((r = postmaster_setting(&x, c, argv ? argv : "", argv ? argv_len : 0, "max_connections", &maxc)) < 0)
+	if ((r = read_slots(&x, c, argv ? argv : "", argv ? argv_len : 0)) < 0)
 		goto fail;
-	{
-		const char *v = maxc.argv ? maxc.argv : maxc.autoconf ? maxc.autoconf : maxc.conf;
-		char *end;
-		long n = v ? strtol(v, &end, 10) : 0;
-		c->max_connections = v && end != v && *end == 0 && n > 0 && n < 1 << 20 ? (int)n : -1;
-	}
 	setting_clear(&hba);
 	setting_clear(&name);
-	setting_clear(&maxc);
 	free(argv);
 	close(x.rootfd);
 	*ret = c;
@@ -640,7 +677,6 @@ int postmaster_load(int pfd, const struct proc_entry *e, struct pg_cluster **ret
 fail:
 	setting_clear(&hba);
 	setting_clear(&name);
-	setting_clear(&maxc);
 	free(argv);
 	if (x.rootfd >= 0)
 		close(x.rootfd);

@@ -143,13 +143,15 @@ void pgsql_activity_clear(struct pgsql_activity *a)
 int pgsql_activity(PGconn *conn, struct pgsql_activity *ret, char **ret_err)
 {
 	static const char sql[] =
-		"SELECT pid, usename, datname, application_name, state, backend_type, query,"
-		" host(client_addr), client_port,"
-		" (extract(epoch FROM backend_start) * 1000000)::bigint,"
-		" (extract(epoch FROM state_change) * 1000000)::bigint,"
-		" (extract(epoch FROM xact_start) * 1000000)::bigint,"
-		" (extract(epoch FROM query_start) * 1000000)::bigint"
-		" FROM pg_stat_activity WHERE pid <> pg_backend_pid()";
+		"SELECT a.pid, a.usename, a.datname, a.application_name, a.state, a.backend_type, a.query,"
+		" host(a.client_addr), a.client_port,"
+		" (extract(epoch FROM a.backend_start) * 1000000)::bigint,"
+		" (extract(epoch FROM a.state_change) * 1000000)::bigint,"
+		" (extract(epoch FROM a.xact_start) * 1000000)::bigint,"
+		" (extract(epoch FROM a.query_start) * 1000000)::bigint,"
+		" r.rolsuper"
+		" FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid"
+		" WHERE a.pid <> pg_backend_pid()";
 	PGresult *r;
 	int i, n, rc;
 	size_t k = 0;
@@ -180,6 +182,7 @@ int pgsql_activity(PGconn *conn, struct pgsql_activity *ret, char **ret_err)
 		w->state_change_us = us_or_unknown(r, i, 10);
 		w->xact_start_us = us_or_unknown(r, i, 11);
 		w->query_start_us = us_or_unknown(r, i, 12);
+		w->rolsuper = PQgetisnull(r, i, 13) ? -1 : PQgetvalue(r, i, 13)[0] == 't';
 	}
 	ret->n = k;
 	PQclear(r);
@@ -202,6 +205,40 @@ int pgsql_hba_file(PGconn *conn, char **ret_path)
 	}
 	PQclear(r);
 	return ret;
+}
+
+int pgsql_slot_settings(PGconn *conn, int *ret_max, int *ret_su_reserved, int *ret_reserved)
+{
+	PGresult *r = NULL;
+	char *err = NULL, *e;
+	int *out[3] = { ret_max, ret_su_reserved, ret_reserved }, v[3], k, ret_;
+	long n;
+
+	ret_ = run_sql(conn,
+		       "SELECT current_setting('max_connections'), current_setting('superuser_reserved_connections'),"
+		       " coalesce(current_setting('reserved_connections', true), '0')",
+		       0, NULL, PGRES_TUPLES_OK, &r, &err);
+	free(err);
+	if (ret_ < 0)
+		return ret_;
+	ret_ = -EIO;
+	if (PQntuples(r) == 1 && PQnfields(r) == 3) {
+		for (k = 0; k < 3; k++) {
+			if (PQgetisnull(r, 0, k))
+				break;
+			n = strtol(PQgetvalue(r, 0, k), &e, 10);
+			if (*e || e == PQgetvalue(r, 0, k) || n < 0 || n >= 1 << 20)
+				break;
+			v[k] = (int)n;
+		}
+		if (k == 3 && v[0] > 0) {
+			for (k = 0; k < 3; k++)
+				*out[k] = v[k];
+			ret_ = 0;
+		}
+	}
+	PQclear(r);
+	return ret_;
 }
 
 int pgsql_max_connections(PGconn *conn, int *ret)

@@ -543,7 +543,7 @@ unit_copy() {
 	[ -f "$d/opt/pge/share/man/man8/pgevict.8" ]
 	unit="$d/opt/pge/lib/systemd/system/pgevict-agent.service"
 	grep -qx 'ExecStart=/opt/pge/sbin/pgevict agent --rules /etc/pgevict/rules.d --interval 5s' "$unit"
-	[ "$(ls "$d/etc/pgevict/rules.d/"*.conf.example | wc -l)" -eq 5 ]
+	[ "$(ls "$d/etc/pgevict/rules.d/"*.conf.example | wc -l)" -eq 6 ]
 	# the containers drop-in, not in force until copied to a .conf name
 	cmp "$TOP/systemd/pgevict-agent.service.d/containers.conf" \
 		"$d/etc/systemd/system/pgevict-agent.service.d/containers.conf.example"

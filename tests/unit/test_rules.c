@@ -10,6 +10,7 @@
  * unknown start times kept, keep = 0 acts on all.
  */
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -139,6 +140,17 @@ static const struct {
 	  "............................................................................................"
 	  "..........................................................................................\n",
 	  4, "line too long" },
+	/* headroom rules */
+	{ "[h]\nfree = 0\n", 2, "bad free '0'" },
+	{ "[h]\nfree = 10001\n", 2, "bad free" },
+	{ "[h]\nfree = -3\n", 2, "bad free" },
+	{ "[h]\nfree = 3\nkeep = 1\n", 3, "keep does not go with free" },
+	{ "[h]\nfree = 3\nmatch = --all\nkeep = 0\n", 4, "keep does not go with free" },
+	{ "[h]\nfree = 3\nper = user\n", 3, "per does not go with free" },
+	{ "[h]\nfree = 3\naction = cancel\n", 3, "cancel makes no room" },
+	{ "[h]\nfree = 3\norder = random\n", 3, "bad order 'random'" },
+	{ "[h]\nmatch = --all\naction = terminate\norder = oldest\n", 4, "order needs free" },
+	{ "[h]\nfree = 3\nfree = 4\n", 3, "given twice" },
 	/* continuation lines are off: an indented line is a line of its own */
 	{ "[a]\nmatch = --all\n   --user x\naction = terminate\n", 3, "syntax error" },
 };
@@ -346,6 +358,127 @@ static void test_may_match(void **state)
 	session_list_clear(&l);
 }
 
+/* ---- headroom rules ---- */
+
+static void test_headroom_parse(void **state)
+{
+	struct rule_set set = { 0 };
+	struct rule_error err;
+	(void)state;
+
+	assert_int_equal(parse("[room]\nfree = 5\n[room2]\nfree = 2\nmatch = --user app\norder = newest\n"
+			       "action = sever\n",
+			       &set, &err),
+			 0);
+	assert_int_equal(set.n, 2);
+	assert_int_equal(set.v[0].headroom, 5);
+	assert_int_equal(set.v[0].action, ACTION_TERMINATE);
+	assert_int_equal(set.v[0].order, ORDER_IDLE_LONGEST);
+	assert_string_equal(set.v[0].match, RULE_HEADROOM_MATCH);
+	assert_int_equal(set.v[0].sel.nstates, 1);
+	assert_int_equal(set.v[0].keep, 0);
+	assert_int_equal(set.v[1].headroom, 2);
+	assert_int_equal(set.v[1].order, ORDER_NEWEST);
+	assert_int_equal(set.v[1].action, ACTION_SEVER);
+	assert_int_equal(set.v[1].sel.nusers, 1);
+	assert_string_equal(rule_order_name(ORDER_OLDEST), "oldest");
+	rules_clear(&set);
+	/* not a headroom rule: still needs match and action */
+	assert_int_equal(parse("[a]\nmatch = --all\n", &set, &err), -EINVAL);
+	rules_clear(&set);
+}
+
+static void test_headroom_may_end(void **state)
+{
+	struct rule_set set = { 0 };
+	struct rule_error err;
+	struct session s = { .pid = 1, .backend_type = "client backend" };
+	(void)state;
+
+	assert_int_equal(parse("[d]\nfree = 1\n[u]\nfree = 1\nmatch = --user admin\n", &set, &err), 0);
+	/* default: only a role known not to be a superuser */
+	s.su = SU_UNKNOWN;
+	assert_false(rules_headroom_may_end(&set.v[0], &s));
+	s.su = SU_YES;
+	assert_false(rules_headroom_may_end(&set.v[0], &s));
+	s.su = SU_NO;
+	assert_true(rules_headroom_may_end(&set.v[0], &s));
+	s.backend_type = "walsender";
+	assert_false(rules_headroom_may_end(&set.v[0], &s));
+	assert_false(rules_headroom_may_end(&set.v[1], &s));
+	/* a match that names users may end them, superusers too */
+	s.backend_type = "client backend";
+	s.su = SU_YES;
+	assert_true(rules_headroom_may_end(&set.v[1], &s));
+	s.su = SU_UNKNOWN;
+	assert_true(rules_headroom_may_end(&set.v[1], &s));
+	rules_clear(&set);
+}
+
+static void test_headroom_order(void **state)
+{
+	struct rule r = { .headroom = 3 };
+	struct session s[5] = {
+		{ .pid = 10, .start_us = 100, .state_change_us = 900 },
+		{ .pid = 11, .start_us = 300, .state_change_us = 500 },
+		{ .pid = 12, .start_us = 200, .state_change_us = TIME_UNKNOWN },
+		{ .pid = 13, .start_us = TIME_UNKNOWN, .state_change_us = 700 },
+		{ .pid = 14, .start_us = 400, .state_change_us = 500 },
+	};
+	struct session *v[5] = { &s[0], &s[1], &s[2], &s[3], &s[4] };
+	bool act[5];
+	(void)state;
+
+	/* idle-longest: 11 and 14 (500, pid order), then 13 (700) */
+	r.order = ORDER_IDLE_LONGEST;
+	assert_int_equal(rules_headroom(&r, v, 5, 3, act), 0);
+	assert_false(act[0]);
+	assert_true(act[1]);
+	assert_false(act[2]);
+	assert_true(act[3]);
+	assert_true(act[4]);
+	/* oldest: 10 (100), 12 (200) */
+	r.order = ORDER_OLDEST;
+	assert_int_equal(rules_headroom(&r, v, 5, 2, act), 0);
+	assert_true(act[0] && act[2]);
+	assert_false(act[1] || act[3] || act[4]);
+	/* newest: 14 (400); unknown starts last */
+	r.order = ORDER_NEWEST;
+	assert_int_equal(rules_headroom(&r, v, 5, 1, act), 0);
+	assert_true(act[4]);
+	assert_false(act[0] || act[1] || act[2] || act[3]);
+	/* more needed than there are: all; none needed: none */
+	assert_int_equal(rules_headroom(&r, v, 5, 9, act), 0);
+	assert_true(act[0] && act[1] && act[2] && act[3] && act[4]);
+	assert_int_equal(rules_headroom(&r, v, 5, 0, act), 0);
+	assert_false(act[0] || act[1] || act[2] || act[3] || act[4]);
+}
+
+static void test_slots(void **state)
+{
+	struct pg_cluster c = { .max_connections = 12, .su_reserved = 2, .reserved = 0 }, o = { 0 };
+	struct session_list l = { 0 };
+	const char *types[] = { "client backend", "walsender", "client backend", "autovacuum launcher", NULL };
+	size_t i;
+	(void)state;
+
+	for (i = 0; i < ARRAY_SIZE(types); i++) {
+		struct session *s = session_list_add(&l);
+		assert_non_null(s);
+		s->cluster = i == 4 ? &o : &c;
+		s->backend_type = types[i];
+	}
+	l.v[4].backend_type = "client backend";   /* another cluster's */
+	assert_int_equal(cluster_slots_used(&c, &l), 2);
+	assert_int_equal(cluster_slots_free(&c, 2), 8);
+	c.reserved = 3;
+	assert_int_equal(cluster_slots_free(&c, 9), -2);
+	c.su_reserved = -1;
+	assert_int_equal(cluster_slots_free(&c, 2), INT_MIN);
+	assert_int_equal(cluster_slots_free(&o, 0), INT_MIN);
+	session_list_clear(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -355,6 +488,10 @@ int main(void)
 		cmocka_unit_test(test_keep),
 		cmocka_unit_test(test_select_parse_string),
 		cmocka_unit_test(test_may_match),
+		cmocka_unit_test(test_headroom_parse),
+		cmocka_unit_test(test_headroom_may_end),
+		cmocka_unit_test(test_headroom_order),
+		cmocka_unit_test(test_slots),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
