@@ -100,6 +100,15 @@ struct su_mem {
 	unsigned char su;            /* enum su */
 };
 
+/* What SQL last said of a role in a cluster (agent_headroom.c): for the
+ * sessions SQL has not seen (a storm's, when SQL cannot get a slot). */
+struct role_mem {
+	pid_t pm;                    /* the cluster's postmaster */
+	char *name;
+	unsigned char su;            /* enum su: SU_YES or SU_NO */
+	long long seen_ms;           /* monotonic: SQL last said so */
+};
+
 struct agent {
 	struct agent_params p;
 	struct rule_set rules;
@@ -143,10 +152,12 @@ struct agent {
 	/* --once: every outcome, for the exit status */
 	enum outcome *outs;
 	size_t nouts, capouts;
-	/* headroom rules: superuser-ness by (pid, start), sorted; the
-	 * clusters whose slots were unknown, said once */
+	/* headroom rules: superuser-ness by (pid, start), sorted, and by
+	 * role; the clusters whose slots were unknown, said once */
 	struct su_mem *su;
 	size_t nsu;
+	struct role_mem *roles;      /* and by role, for new sessions */
+	size_t nroles, caproles;
 	bool slots_unknown_said;
 };
 
