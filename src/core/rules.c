@@ -301,6 +301,12 @@ static void check_headroom(struct pctx *c, struct rule *r)
 	}
 	if (!r->line_action)
 		r->line_action = r->line;   /* terminate */
+	/* Not the sql step unless named: pg_terminate_backend needs a
+	 * connection, and so a slot (a superuser's reserved one) and a fork,
+	 * exactly when slots are short; the signal step sends the SIGTERM it
+	 * would, through a pidfd, and is verified the same way. */
+	if (!r->via)
+		r->via = ladder_default(r->action) & ~STEP_BIT(STEP_SQL);
 	if (r->line_match)
 		return;
 	if (!(r->match = strdup(RULE_HEADROOM_MATCH))) {
