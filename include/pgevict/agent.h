@@ -158,6 +158,9 @@ struct agent {
 	size_t nsu;
 	struct role_mem *roles;      /* and by role, for new sessions */
 	size_t nroles, caproles;
+	pid_t *near_pm;              /* the clusters (postmasters) where a
+	                                headroom rule may soon act */
+	size_t nnear;
 	bool slots_unknown_said;
 };
 
@@ -190,6 +193,11 @@ int agent_check_rules(const char *path);
 
 /* Could a rule with --idle-for or --running-for match S, time aside? */
 bool agent_io_relevant(const struct agent *a, const struct session *s, int64_t now_us);
+
+/* Note the clusters of CL where a headroom rule ordering by idle time may
+ * soon act (fewer than twice its free slots left, counted in L): only
+ * there do its sessions' idle times need /proc/PID/io.  0 or -ENOMEM. */
+int agent_headroom_near(struct agent *a, const struct cluster_list *cl, const struct session_list *l);
 
 /*
  * A cheap pass: the postmasters' children (one read each), their titles

@@ -148,6 +148,31 @@ void agent_headroom_clear(struct agent *a)
 	free(a->roles);
 	a->roles = NULL;
 	a->nroles = a->caproles = 0;
+	free(a->near_pm);
+	a->near_pm = NULL;
+	a->nnear = 0;
+}
+
+int agent_headroom_near(struct agent *a, const struct cluster_list *cl, const struct session_list *l)
+{
+	long want = 0;
+	size_t i;
+
+	a->nnear = 0;
+	for (i = 0; i < a->rules.n; i++)
+		if (a->rules.v[i].headroom && a->rules.v[i].order == ORDER_IDLE_LONGEST && a->rules.v[i].headroom > want)
+			want = a->rules.v[i].headroom;
+	if (!want || !cl->n)
+		return 0;
+	free(a->near_pm);
+	if (!(a->near_pm = calloc(cl->n, sizeof(*a->near_pm))))
+		return -ENOMEM;
+	for (i = 0; i < cl->n; i++) {
+		int fr = cluster_slots_free(cl->v[i], cluster_slots_used(cl->v[i], l));
+		if (fr != INT_MIN && fr < 2 * want)
+			a->near_pm[a->nnear++] = cl->v[i]->pid;
+	}
+	return 0;
 }
 
 /* Say once (until every cluster's slots are known again) that C's are not. */
