@@ -382,6 +382,16 @@ static void test_headroom_parse(void **state)
 	assert_int_equal(set.v[1].action, ACTION_SEVER);
 	assert_int_equal(set.v[1].sel.nusers, 1);
 	assert_string_equal(rule_order_name(ORDER_OLDEST), "oldest");
+	/* no sql step unless named: it would take a slot to make one */
+	assert_int_equal(set.v[0].via, STEP_BIT(STEP_SIGNAL) | STEP_BIT(STEP_DESTROY) | STEP_BIT(STEP_RST));
+	assert_int_equal(set.v[1].via, STEP_BIT(STEP_DESTROY) | STEP_BIT(STEP_RST));
+	rules_clear(&set);
+	assert_int_equal(parse("[room]\nfree = 5\nvia = sql,signal\n", &set, &err), 0);
+	assert_int_equal(set.v[0].via, STEP_BIT(STEP_SQL) | STEP_BIT(STEP_SIGNAL));
+	rules_clear(&set);
+	/* a rule that is not a headroom one keeps the action's whole ladder */
+	assert_int_equal(parse("[a]\nmatch = --all\naction = terminate\n", &set, &err), 0);
+	assert_int_equal(set.v[0].via, 0u);
 	rules_clear(&set);
 	/* not a headroom rule: still needs match and action */
 	assert_int_equal(parse("[a]\nmatch = --all\n", &set, &err), -EINVAL);
