@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "pgevict/probe.h"
 #include "pgevict/session.h"
 
 typedef struct pg_conn PGconn;
@@ -93,24 +94,6 @@ int pgsql_signal_backends(PGconn *conn, bool cancel, const pid_t *pids, const in
 /* pg_stat_activity.state of PID now: 0 and a malloc'd *ret_state (NULL
  * when the pid is not there), or -EIO. */
 int pgsql_backend_state(PGconn *conn, pid_t pid, char **ret_state);
-
-/*
- * What a connection attempt tells about pg_hba.conf.  PostgreSQL checks
- * connection slots before pg_hba.conf ("too many clients"), and the
- * authentication method after it, so only HBA_REJECT and NO_ENTRY are
- * pg_hba's own answers; PASSED means it let the attempt through (to a
- * password request, an unknown role or database, or a session).
- */
-enum probe_result {
-	PROBE_PASSED = 0,            /* pg_hba.conf let it through */
-	PROBE_HBA_REJECT,            /* "pg_hba.conf rejects connection" */
-	PROBE_NO_ENTRY,              /* "no pg_hba.conf entry" */
-	PROBE_SLOTS,                 /* no slot: pg_hba.conf not consulted */
-	PROBE_UNREACHABLE,           /* no answer, refused, timed out */
-	PROBE_OTHER,                 /* anything else (message in *ret_msg) */
-};
-
-const char *probe_result_name(enum probe_result r);
 
 /*
  * Try a connection to C as USER to database DB: over TCP to HOST (an

@@ -660,8 +660,8 @@ static void unlock_probe(const struct lockstate *s, struct lockplan_probe *pr)
 
 	snprintf(pr->host, sizeof(pr->host), "%s", s->probe_host);
 	pr->before = b;
-	pr->expect = b >= 0 && b != LKP_HBA_REJECT && b != LKP_SLOTS && b != LKP_UNREACHABLE ? LKE_AS_BEFORE
-											 : LKE_NOT_REFUSED;
+	pr->expect = b >= 0 && b != PROBE_HBA_REJECT && b != PROBE_SLOTS && b != PROBE_UNREACHABLE ? LKE_AS_BEFORE
+												   : LKE_NOT_REFUSED;
 	pr->owner = LKO_NONE;
 }
 

@@ -330,19 +330,6 @@ int pgsql_connect(const struct pg_cluster *c, const char *dsn, PGconn **ret_conn
 	return 0;
 }
 
-const char *probe_result_name(enum probe_result r)
-{
-	switch (r) {
-	case PROBE_PASSED: return "passed pg_hba.conf";
-	case PROBE_HBA_REJECT: return "rejected by pg_hba.conf";
-	case PROBE_NO_ENTRY: return "no pg_hba.conf entry";
-	case PROBE_SLOTS: return "no connection slot";
-	case PROBE_UNREACHABLE: return "unreachable";
-	case PROBE_OTHER: return "other error";
-	}
-	return "?";
-}
-
 enum probe_result pgsql_probe(const struct pg_cluster *c, const char *host, const char *user,
 			      const char *db, bool as_owner, char **ret_msg)
 {
