@@ -25,23 +25,9 @@
 
 #include "pgevict/probe.h"
 #include "pgevict/session.h"
+#include "pgevict/snapshot.h"
 
 typedef struct pg_conn PGconn;
-
-struct pgsql_row {
-	pid_t pid;
-	char *usename, *datname, *application_name, *state, *backend_type, *query;
-	char *client_addr;
-	int client_port;             /* -1 for Unix sockets / NULL */
-	int64_t backend_start_us, state_change_us, xact_start_us, query_start_us;
-	int rolsuper;                /* pg_roles.rolsuper: 1, 0, -1 unknown */
-};
-
-struct pgsql_activity {
-	struct pgsql_row *v;
-	size_t n;
-	pid_t self_pid;              /* our own backend, excluded from v */
-};
 
 /*
  * Every wait (the connection, each statement, the probe) also gives up
