@@ -50,6 +50,13 @@ void pgsql_set_interrupt(int wake_fd, bool (*stop)(void *arg), void *arg);
  */
 int pgsql_connect(const struct pg_cluster *c, const char *dsn, PGconn **ret_conn, char **ret_err);
 
+/* pgsql_connect, the postmaster's root (where its socket directory is
+ * resolved) reached through PROC_DIRFD, a /proc directory fd (-1: /proc,
+ * as pgsql_connect does): discovery's, so that its proc_root holds for
+ * this read too.  The fd is only used during the call. */
+int pgsql_connect_at(int proc_dirfd, const struct pg_cluster *c, const char *dsn, PGconn **ret_conn,
+		     char **ret_err);
+
 /* Read pg_stat_activity.  0 or -EIO (-ETIMEDOUT, -EINTR: the connection
  * is then given up, only pgsql_close is left to do) with *ret_err set.
  * The same holds for every statement below. */
