@@ -123,9 +123,6 @@ struct json_object *out_json_str(const char *s);
 struct json_object *out_action_json(const struct session *s, const char *action, const char *outcome,
 				    const char *step, long long elapsed_ms, const char *note);
 
-/* "2026-11-22T02:03:04.123456Z"; "" for TIME_UNKNOWN. */
-void out_time_rfc3339(int64_t us, char *buf, size_t len);
-
 
 /* A table for people: rows of cells, escaped for the terminal on add. */
 struct table;

@@ -24,10 +24,14 @@ struct discover_opts {
 	bool no_sql;                 /* skip SQL enrichment */
 	const char *dsn;             /* conninfo overriding the default */
 	const char *proc_root;       /* "/proc" unless a test says otherwise
-	                                (the per-process reads; libproc2's
-	                                table scan reads /proc whatever it
-	                                says: tests of the join go through
-	                                join.h's tables instead) */
+	                                (the per-process reads, the
+	                                postmaster's root for its socket
+	                                too; libproc2's table scan reads
+	                                /proc whatever it says, and so do
+	                                our own links, /proc/self/fd/N for
+	                                libpq and /proc/thread-self/ns/net:
+	                                tests of the join go through join.h's
+	                                tables instead) */
 };
 
 struct discovery {

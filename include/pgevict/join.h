@@ -22,10 +22,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "pgevict/pgsql.h"
-#include "pgevict/procfs.h"
 #include "pgevict/session.h"
-#include "pgevict/sockdiag.h"
+#include "pgevict/snapshot.h"
+#include "pgevict/socktab.h"
 
 /* A child of a postmaster as /proc showed it, and its socket fds. */
 struct join_proc {

@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include "pgevict/hba.h"
+#include "pgevict/probe.h"
 #include "pgevict/session.h"
 #include "pgevict/sha256.h"
 
@@ -56,7 +57,7 @@ struct lockstate {
 	char **allow_hosts;
 	size_t nallow_hosts;
 	char probe_host[64];         /* "" = the Unix socket */
-	int probe_before;            /* enum lockplan_seen before the lockdown, -1 */
+	int probe_before;            /* enum probe_result before the lockdown, -1 */
 	bool proven;
 	struct lock_item *roles;
 	size_t nroles;
@@ -71,17 +72,6 @@ void lockstate_clear(struct lockstate *s);
 int lockstate_copy(const struct lockstate *s, struct lockstate *ret);
 
 /* ---- facts ---- */
-
-/* What a probe connection got: the values of pgsql.h's enum probe_result
- * (lockapply.c checks that they agree). */
-enum lockplan_seen {
-	LKP_PASSED = 0,
-	LKP_HBA_REJECT,
-	LKP_NO_ENTRY,
-	LKP_SLOTS,
-	LKP_UNREACHABLE,
-	LKP_OTHER,
-};
 
 /* What the command line asked for. */
 struct lockplan_opts {
@@ -198,7 +188,7 @@ struct lockplan_probe {
 	const char *user;            /* LOCKPLAN_PROBE_USER */
 	const char *db;              /* LOCKPLAN_PROBE_DB */
 	enum lockplan_expect expect;
-	int before;                  /* enum lockplan_seen, for LKE_AS_BEFORE */
+	int before;                  /* enum probe_result, for LKE_AS_BEFORE */
 	enum lockplan_owner_check owner;
 };
 

@@ -23,24 +23,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "pgevict/probe.h"
 #include "pgevict/session.h"
+#include "pgevict/snapshot.h"
 
 typedef struct pg_conn PGconn;
-
-struct pgsql_row {
-	pid_t pid;
-	char *usename, *datname, *application_name, *state, *backend_type, *query;
-	char *client_addr;
-	int client_port;             /* -1 for Unix sockets / NULL */
-	int64_t backend_start_us, state_change_us, xact_start_us, query_start_us;
-	int rolsuper;                /* pg_roles.rolsuper: 1, 0, -1 unknown */
-};
-
-struct pgsql_activity {
-	struct pgsql_row *v;
-	size_t n;
-	pid_t self_pid;              /* our own backend, excluded from v */
-};
 
 /*
  * Every wait (the connection, each statement, the probe) also gives up
@@ -62,6 +49,13 @@ void pgsql_set_interrupt(int wake_fd, bool (*stop)(void *arg), void *arg);
  * 3 s" with -ETIMEDOUT; "interrupted" with -EINTR).
  */
 int pgsql_connect(const struct pg_cluster *c, const char *dsn, PGconn **ret_conn, char **ret_err);
+
+/* pgsql_connect, the postmaster's root (where its socket directory is
+ * resolved) reached through PROC_DIRFD, a /proc directory fd (-1: /proc,
+ * as pgsql_connect does): discovery's, so that its proc_root holds for
+ * this read too.  The fd is only used during the call. */
+int pgsql_connect_at(int proc_dirfd, const struct pg_cluster *c, const char *dsn, PGconn **ret_conn,
+		     char **ret_err);
 
 /*
  * Whether PID (as the server of postmaster PM numbers it: its own pid
@@ -102,24 +96,6 @@ int pgsql_signal_backends(PGconn *conn, bool cancel, const pid_t *pids, const in
 /* pg_stat_activity.state of PID now: 0 and a malloc'd *ret_state (NULL
  * when the pid is not there), or -EIO. */
 int pgsql_backend_state(PGconn *conn, pid_t pid, char **ret_state);
-
-/*
- * What a connection attempt tells about pg_hba.conf.  PostgreSQL checks
- * connection slots before pg_hba.conf ("too many clients"), and the
- * authentication method after it, so only HBA_REJECT and NO_ENTRY are
- * pg_hba's own answers; PASSED means it let the attempt through (to a
- * password request, an unknown role or database, or a session).
- */
-enum probe_result {
-	PROBE_PASSED = 0,            /* pg_hba.conf let it through */
-	PROBE_HBA_REJECT,            /* "pg_hba.conf rejects connection" */
-	PROBE_NO_ENTRY,              /* "no pg_hba.conf entry" */
-	PROBE_SLOTS,                 /* no slot: pg_hba.conf not consulted */
-	PROBE_UNREACHABLE,           /* no answer, refused, timed out */
-	PROBE_OTHER,                 /* anything else (message in *ret_msg) */
-};
-
-const char *probe_result_name(enum probe_result r);
 
 /*
  * Try a connection to C as USER to database DB: over TCP to HOST (an

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "pgevict/snapshot.h"
+
 struct proc_entry {
 	pid_t pid;
 	pid_t ppid;
@@ -80,12 +82,8 @@ int procfs_stat(int proc_dirfd, pid_t pid, const char *rel, struct stat *ret);
 int procfs_start_ticks(int proc_dirfd, pid_t pid, unsigned long long *ret_ticks,
 		       char *ret_state);
 
-struct proc_sock {
-	int fd;
-	unsigned long inode;
-};
-
-/* The sockets PID holds open ("socket:[N]" fd links), in fd order.
+/* The sockets PID holds open ("socket:[N]" fd links; struct proc_sock is
+ * snapshot.h's), in fd order.
  * 0 and a malloc'd array (possibly empty), or -errno. */
 int procfs_socket_fds(int proc_dirfd, pid_t pid, struct proc_sock **ret, size_t *ret_n);
 

@@ -41,6 +41,7 @@
 #include "pgevict/escape.h"
 #include "pgevict/pgsql.h"
 #include "pgevict/procfs.h"
+#include "pgevict/timefmt.h"
 
 /* One message for the operator: stderr, and syslog when running.  The
  * whole line is escaped here, once: callers pass outside text as it is. */
@@ -132,7 +133,7 @@ void agent_report(struct agent *a, const struct rule *ru, const struct plan_item
 		syslog(LOG_INFO, "rule=%s %s pid=%d start=%llu dry-run outcome=planned", ru->name,
 		       action_name(ru->action), (int)s->pid, s->start_ticks);
 	}
-	out_time_rfc3339(clock_wall_us(), now, sizeof(now));
+	timefmt_rfc3339(clock_wall_us(), now, sizeof(now));
 	session_client_text(s, client, sizeof(client));
 	if (a->p.json) {
 		json_object *o = out_action_json(s, action_name(ru->action), outcome_name(res->outcome), step,

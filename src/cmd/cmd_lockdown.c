@@ -42,6 +42,7 @@
 #include "pgevict/pgsql.h"
 #include "pgevict/procfs.h"
 #include "pgevict/sha256.h"
+#include "pgevict/timefmt.h"
 
 #define PROBE_USER LOCKPLAN_PROBE_USER
 #define PROBE_DB LOCKPLAN_PROBE_DB
@@ -675,7 +676,7 @@ static int do_status(struct lk *k)
 	kind = lockplan_file_kind(k->have_state ? &k->st : NULL, k->cur_err, k->cur_sha);
 	if (k->have_state) {
 		snprintf(host, sizeof(host), "%s", k->st.probe_host);
-		out_time_rfc3339(k->st.since_us, when, sizeof(when));
+		timefmt_rfc3339(k->st.since_us, when, sizeof(when));
 	} else {
 		lockplan_probe_host(k->c->listen_addr, host, sizeof(host));
 	}

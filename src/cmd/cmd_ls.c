@@ -14,6 +14,7 @@
 #include "pgevict/cmd.h"
 #include "pgevict/duration.h"
 #include "pgevict/escape.h"
+#include "pgevict/timefmt.h"
 
 static json_object *time_or_null(int64_t us)
 {
@@ -21,7 +22,7 @@ static json_object *time_or_null(int64_t us)
 
 	if (us == TIME_UNKNOWN)
 		return NULL;
-	out_time_rfc3339(us, buf, sizeof(buf));
+	timefmt_rfc3339(us, buf, sizeof(buf));
 	return json_object_new_string(buf);
 }
 

@@ -21,6 +21,7 @@
 #include "pgevict/escape.h"
 #include "pgevict/lockstate.h"
 #include "pgevict/procfs.h"
+#include "pgevict/timefmt.h"
 #include "top_int.h"
 
 int top_view_init(struct top_view *v, const struct options *o)
@@ -251,7 +252,7 @@ static int print_block(const struct top_view *v)
 	size_t i;
 	int c;
 
-	out_time_rfc3339(v->d.now_us, now, sizeof(now));
+	timefmt_rfc3339(v->d.now_us, now, sizeof(now));
 	printf("pgevict top %s, %zu rows, sorted by %s%s\n", now, v->nrows, top_col_name(v->sort),
 	       v->desc ? " (descending)" : "");
 	for (i = 0; i < v->nheaders; i++)

@@ -3,15 +3,14 @@
  * output.c -- what commands share for talking to people and scripts.
  *
  * Owns the table printer (every cell from outside is escaped here, once),
- * JSON Lines output, time and address formatting.  No I/O but writing
- * stdout; commands decide what to show (running discovery and reporting
- * its failures is cmd_common.c).
+ * JSON Lines output and address formatting (instants: timefmt.h).  No
+ * I/O but writing stdout; commands decide what to show (running discovery
+ * and reporting its failures is cmd_common.c).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <json-c/json.h>
 
@@ -129,20 +128,3 @@ struct json_object *out_action_json(const struct session *s, const char *action,
 	json_object_object_add(o, "note", out_json_str(note));
 	return o;
 }
-
-void out_time_rfc3339(int64_t us, char *buf, size_t len)
-{
-	time_t sec;
-	struct tm tm;
-	char base[32];
-
-	if (us == TIME_UNKNOWN) {
-		buf[0] = '\0';
-		return;
-	}
-	sec = (time_t)(us / 1000000);
-	gmtime_r(&sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%06dZ", base, (int)(us % 1000000));
-}
-

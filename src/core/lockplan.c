@@ -11,11 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "pgevict/lockplan.h"
 #include "pgevict/select.h"
 #include "pgevict/strv.h"
+#include "pgevict/timefmt.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
@@ -190,17 +190,6 @@ static int add_strs(char ***v, size_t *n, const char **add, size_t nadd)
 		(*n)++;
 	}
 	return 0;
-}
-
-static void rfc3339(int64_t us, char *buf, size_t len)
-{
-	time_t sec = (time_t)(us / 1000000);
-	struct tm tm;
-	char base[32];
-
-	gmtime_r(&sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%06dZ", base, (int)(us % 1000000));
 }
 
 const char *lockplan_read_err(int r)
@@ -425,7 +414,7 @@ static int make_text(const struct lockplan_facts *f, struct lockplan *p)
 	}
 	for (i = 0; i < s->nallow_hosts; i++)
 		cidr_parse(s->allow_hosts[i], &nets[i]);
-	rfc3339(s->since_us, when, sizeof(when));
+	timefmt_rfc3339(s->since_us, when, sizeof(when));
 	if (asprintf(&hdr,
 		     "# pg_hba.conf written by pgevict lockdown at %s.\n"
 		     "# The original is kept in %s/original; `pgevict unlock` puts it back.\n"
@@ -671,8 +660,8 @@ static void unlock_probe(const struct lockstate *s, struct lockplan_probe *pr)
 
 	snprintf(pr->host, sizeof(pr->host), "%s", s->probe_host);
 	pr->before = b;
-	pr->expect = b >= 0 && b != LKP_HBA_REJECT && b != LKP_SLOTS && b != LKP_UNREACHABLE ? LKE_AS_BEFORE
-											 : LKE_NOT_REFUSED;
+	pr->expect = b >= 0 && b != PROBE_HBA_REJECT && b != PROBE_SLOTS && b != PROBE_UNREACHABLE ? LKE_AS_BEFORE
+												   : LKE_NOT_REFUSED;
 	pr->owner = LKO_NONE;
 }
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * socktab.c -- sock_diag's tables, filter and messages as data (core; see
- * sockdiag.h, whose netlink side is sockdiag.c): no socket, no I/O, so
- * that the join (join.c) and the tests use them without netlink.
+ * socktab.h; the netlink side is sockdiag.c): no socket, no I/O, so that
+ * the join (join.c) and the tests use them without netlink.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 
 #include <linux/inet_diag.h>
 
-#include "pgevict/sockdiag.h"
+#include "pgevict/socktab.h"
 
 void sockdiag_table_clear(struct sockdiag_table *t)
 {

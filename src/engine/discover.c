@@ -352,16 +352,17 @@ static int read_sockets(struct scan *x, const struct cluster_list *l)
 	return 0;
 }
 
-/* Merge pg_stat_activity into the cluster's sessions.  0 or -ENOMEM; a
- * failure to connect or read is left in c->sql_error. */
-static int enrich(struct discovery *d, struct pg_cluster *c, const struct discover_opts *o)
+/* Merge pg_stat_activity into the cluster's sessions (the postmaster's
+ * socket directory reached through X's /proc).  0 or -ENOMEM; a failure
+ * to connect or read is left in c->sql_error. */
+static int enrich(const struct scan *x, struct discovery *d, struct pg_cluster *c, const struct discover_opts *o)
 {
 	PGconn *conn = NULL;
 	struct pgsql_activity act = { 0 };
 	char *err = NULL, *hba = NULL;
 	int r;
 
-	r = pgsql_connect(c, o->dsn, &conn, &err);
+	r = pgsql_connect_at(x->pfd, c, o->dsn, &conn, &err);
 	if (r == 0)
 		r = pgsql_activity(conn, &act, &err);
 	if (r < 0) {
@@ -411,7 +412,7 @@ int discover(const struct discover_opts *o, struct discovery *ret)
 		goto out;
 	if (!o->no_sql)
 		for (k = 0; k < ret->clusters.n; k++)
-			if ((r = enrich(ret, ret->clusters.v[k], o)) < 0)
+			if ((r = enrich(&x, ret, ret->clusters.v[k], o)) < 0)
 				goto out;
 	r = 0;
 out:

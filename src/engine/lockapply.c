@@ -44,11 +44,6 @@
 
 #define PROOF_TIMEOUT_MS 5000
 
-_Static_assert((int)LKP_PASSED == (int)PROBE_PASSED && (int)LKP_HBA_REJECT == (int)PROBE_HBA_REJECT &&
-		       (int)LKP_NO_ENTRY == (int)PROBE_NO_ENTRY && (int)LKP_SLOTS == (int)PROBE_SLOTS &&
-		       (int)LKP_UNREACHABLE == (int)PROBE_UNREACHABLE && (int)LKP_OTHER == (int)PROBE_OTHER,
-	       "lockplan_seen must be pgsql's probe_result");
-
 /* A step's end. */
 enum { STEP_OK, STEP_FAIL, STEP_STOP };
 

@@ -210,14 +210,16 @@ out:
 
 /*
  * The socket directory of C, resolved inside the postmaster's own root (a
- * container's file tree, its absolute symlinks kept inside it) and
- * opened O_PATH into *RET_DIRFD; HOST gets "/proc/self/fd/N", the path
- * libpq then connects through (it names that very directory, whatever
- * is renamed meanwhile).  SOCKET_DIR/.s.PGSQL.PORT must be a socket (not
+ * container's file tree, its absolute symlinks kept inside it; reached
+ * through PROC_DIRFD, or /proc when it is -1) and opened O_PATH into
+ * *RET_DIRFD; HOST gets "/proc/self/fd/N", the path libpq then connects
+ * through (it names that very directory, whatever is renamed meanwhile;
+ * our own fd, so always the real /proc).  SOCKET_DIR/.s.PGSQL.PORT must be a socket (not
  * a link) owned by the cluster's owner.  0, or -errno with *RET_ERR
  * saying why not (-ENOENT when there is no socket).
  */
-static int socket_open(const struct pg_cluster *c, int *ret_dirfd, char *host, size_t hostlen, char **ret_err)
+static int socket_open(int proc_dirfd, const struct pg_cluster *c, int *ret_dirfd, char *host, size_t hostlen,
+		       char **ret_err)
 {
 	struct open_how how = {
 		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
@@ -233,9 +235,9 @@ static int socket_open(const struct pg_cluster *c, int *ret_dirfd, char *host, s
 	if (strlen(c->socket_dir) > 4096)
 		return pgsql_fail(ret_err, -ENAMETOOLONG, "socket path too long");
 	snprintf(name, sizeof(name), ".s.PGSQL.%d", c->port);
-	pfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	pfd = proc_dirfd >= 0 ? proc_dirfd : open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	r = pfd < 0 ? -errno : procfs_open_root(pfd, c->pid, c->start_ticks, &rootfd);
-	if (pfd >= 0)
+	if (pfd >= 0 && pfd != proc_dirfd)
 		close(pfd);
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "cannot reach the postmaster's files: %s",
@@ -313,6 +315,12 @@ bool pgsql_own_backend(pid_t pm, pid_t pid)
 
 int pgsql_connect(const struct pg_cluster *c, const char *dsn, PGconn **ret_conn, char **ret_err)
 {
+	return pgsql_connect_at(-1, c, dsn, ret_conn, ret_err);
+}
+
+int pgsql_connect_at(int proc_dirfd, const struct pg_cluster *c, const char *dsn, PGconn **ret_conn,
+		     char **ret_err)
+{
 	const char *keys[12], *vals[12];
 	char port[16], host[32];
 	PGconn *conn = NULL;
@@ -329,7 +337,7 @@ int pgsql_connect(const struct pg_cluster *c, const char *dsn, PGconn **ret_conn
 	} else {
 		if (c->unverified)
 			return pgsql_fail(ret_err, -EPERM, "not a verified cluster");
-		if ((r = socket_open(c, &dirfd, host, sizeof(host), ret_err)) < 0)
+		if ((r = socket_open(proc_dirfd, c, &dirfd, host, sizeof(host), ret_err)) < 0)
 			return r;
 		snprintf(port, sizeof(port), "%d", c->port);
 		keys[n] = "sslmode"; vals[n++] = "disable";
@@ -358,19 +366,6 @@ int pgsql_connect(const struct pg_cluster *c, const char *dsn, PGconn **ret_conn
 	return 0;
 }
 
-const char *probe_result_name(enum probe_result r)
-{
-	switch (r) {
-	case PROBE_PASSED: return "passed pg_hba.conf";
-	case PROBE_HBA_REJECT: return "rejected by pg_hba.conf";
-	case PROBE_NO_ENTRY: return "no pg_hba.conf entry";
-	case PROBE_SLOTS: return "no connection slot";
-	case PROBE_UNREACHABLE: return "unreachable";
-	case PROBE_OTHER: return "other error";
-	}
-	return "?";
-}
-
 enum probe_result pgsql_probe(const struct pg_cluster *c, const char *host, const char *user,
 			      const char *db, bool as_owner, char **ret_msg)
 {
@@ -383,7 +378,7 @@ enum probe_result pgsql_probe(const struct pg_cluster *c, const char *host, cons
 
 	if (ret_msg)
 		*ret_msg = NULL;
-	if (!host && (r = socket_open(c, &dirfd, sockhost, sizeof(sockhost), ret_msg)) < 0)
+	if (!host && (r = socket_open(-1, c, &dirfd, sockhost, sizeof(sockhost), ret_msg)) < 0)
 		return r == -ENOENT ? PROBE_UNREACHABLE : PROBE_OTHER;
 	snprintf(port, sizeof(port), "%d", c->port);
 	keys[n] = "host"; vals[n++] = host ? host : sockhost;

@@ -29,47 +29,15 @@ teardown_file() {
 }
 
 setup() {
-	RULES=$(mktemp -d "${BATS_TEST_TMPDIR:-/tmp}/rules.XXXXXX")
-	HOLDS=()
+	agent_setup
 }
 
 # The clients a test opened go with it (its agent too, by pid).
 teardown() {
-	local p
 	[ -z "${STOPPED:-}" ] || kill -CONT "$STOPPED" 2>/dev/null || true
-	[ -z "${AGENT:-}" ] || { kill -TERM "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; } || true
-	for p in "${HOLDS[@]}"; do pgt_release "$p"; done
+	agent_teardown
 	# what a test made itself (the file's clusters are not in its arrays)
 	pgt_cleanup
-}
-
-# hold ARGS: pgt_hold, remembered for teardown.
-hold() {
-	pgt_hold "$@" || return 1
-	HOLDS+=("$PGT_HOLD_PID")
-}
-
-alive() { kill -0 "$1" 2>/dev/null; }
-pids_of() { cut -d' ' -f1 "$1"; }
-
-# start_agent ARGS...: a running agent on a1, output in $RULES/out, err.
-start_agent() {
-	"$PGEVICT" --cluster "$a1_port" agent --rules "$RULES" --json "$@" \
-		>"$RULES/out" 2>"$RULES/err" </dev/null 3>&- 4>&- &
-	AGENT=$!
-	pgt_track a1 "$AGENT"
-}
-
-# wait_for FILE PATTERN [TENTHS]: until FILE has a line matching PATTERN.
-wait_for() {
-	local i
-	for i in $(seq 1 "${3:-150}"); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "waited in vain for '$2' in $1:" >&2
-	cat "$1" >&2
-	return 1
 }
 
 @test "--check: every example rule file is valid, and says what each rule does" {
@@ -165,7 +133,7 @@ wait_for() {
 	match = --user ns_a --state 'idle in transaction' --idle-for 3s
 	action = terminate
 	EOF
-	start_agent --no-sql --interval 1s
+	start_agent a1 --no-sql --interval 1s
 	hold a1 "host=127.0.0.1 user=ns_a dbname=postgres" 1 xact "$a1_dir/run/nosql"
 	t0=$(date +%s%N)
 	pid=$(pids_of "$a1_dir/run/nosql")
@@ -181,11 +149,7 @@ wait_for() {
 	[ "$ms" -le 9000 ]                   # limit 3s + interval 1s, with room for a loaded host
 	grep "\"pid\":$pid" "$RULES/out" | jq -e '.outcome == "gone" and .rule == "idle-xact"'
 	refute alive "$pid"
-	kill -TERM "$AGENT"
-	rc=0
-	wait "$AGENT" || rc=$?
-	AGENT=
-	[ "$rc" -eq 0 ]
+	stop_agent
 }
 
 @test "running with SQL: cheap passes see the session come of age, a full pass ends it; an idle one stays" {
@@ -196,7 +160,7 @@ wait_for() {
 	action = terminate
 	EOF
 	hold a1 "host=127.0.0.1 user=run_a dbname=postgres" 1 idle "$a1_dir/run/ra_idle"
-	start_agent --interval 1s
+	start_agent a1 --interval 1s
 	wait_for "$RULES/err" "agent: 1 rules"
 	hold a1 "host=127.0.0.1 user=run_a dbname=postgres" 1 xact "$a1_dir/run/ra_xact"
 	t0=$(date +%s%N)
@@ -210,11 +174,7 @@ wait_for() {
 	[ "$ms" -le 10000 ]
 	refute alive "$pid"
 	alive "$(pids_of "$a1_dir/run/ra_idle")"
-	kill -TERM "$AGENT"
-	rc=0
-	wait "$AGENT" || rc=$?
-	AGENT=
-	[ "$rc" -eq 0 ]
+	stop_agent
 	# most passes were cheap ones: the full ones are few
 	full=$(sed -n 's/.*stopping after \([0-9]*\) passes.*/\1/p' "$RULES/err")
 	cheap=$(sed -n 's/.*(and \([0-9]*\) cheap passes.*/\1/p' "$RULES/err")
@@ -244,7 +204,7 @@ wait_for() {
 @test "SIGHUP with a bad rule file keeps the old rules; SIGTERM stops with exit 0" {
 	need_root
 	printf '[end-a]\nmatch = --user hup_a\naction = terminate\n' >"$RULES/a.conf"
-	start_agent --interval 1s
+	start_agent a1 --interval 1s
 	wait_for "$RULES/err" "1 rules from 1 files"
 	printf '[broken]\nmatch = --user hup_a\naction = terminate\nvia = sql,bogus\n' >"$RULES/b.conf"
 	kill -HUP "$AGENT"
@@ -263,11 +223,7 @@ wait_for() {
 	hold a1 "host=127.0.0.1 user=hup_a dbname=postgres" 1 idle "$a1_dir/run/hup2"
 	sleep 2.5
 	alive "$(pids_of "$a1_dir/run/hup2")"
-	kill -TERM "$AGENT"
-	rc=0
-	wait "$AGENT" || rc=$?
-	AGENT=
-	[ "$rc" -eq 0 ]
+	stop_agent
 	grep -q "agent: stopping after" "$RULES/err"
 }
 
@@ -279,13 +235,11 @@ wait_for() {
 	STOPPED=$(pids_of "$a1_dir/run/stopped")
 	kill -STOP "$STOPPED"
 	t0=$(date +%s%N)
-	start_agent --interval 1s
+	start_agent a1 --interval 1s
 	wait_for "$RULES/err" "agent: 1 rules"
 	sleep 1                      # the first pass is waiting out SIGTERM's 3s
-	kill -TERM "$AGENT"
 	rc=0
-	wait "$AGENT" || rc=$?
-	AGENT=
+	stop_agent || rc=$?
 	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 	cat "$RULES/out" "$RULES/err"
 	[ "$rc" -eq 0 ]
@@ -299,14 +253,10 @@ wait_for() {
 	printf '[dry]\nmatch = --user dry_a\naction = terminate\n' >"$RULES/dry.conf"
 	hold a1 "host=127.0.0.1 user=dry_a dbname=postgres" 1 idle "$a1_dir/run/dry"
 	pid=$(pids_of "$a1_dir/run/dry")
-	start_agent --interval 300ms --dry-run
+	start_agent a1 --interval 300ms --dry-run
 	wait_for "$RULES/out" "\"pid\":$pid"
 	sleep 2                      # several more passes, each a full one
-	kill -TERM "$AGENT"
-	rc=0
-	wait "$AGENT" || rc=$?
-	AGENT=
-	[ "$rc" -eq 0 ]
+	stop_agent
 	cat "$RULES/out" "$RULES/err"
 	[ "$(grep -c "\"pid\":$pid" "$RULES/out")" -eq 1 ]
 	jq -e 'select(.pid == '"$pid"') | .outcome == "planned"' "$RULES/out"
@@ -349,14 +299,10 @@ wait_for() {
 
 @test "SIGINT stops a running agent with exit 0, also with no rules at all" {
 	need_root
-	start_agent --interval 200ms
+	start_agent a1 --interval 200ms
 	wait_for "$RULES/err" "no rules in"
 	sleep 0.5
-	kill -INT "$AGENT"
-	rc=0
-	wait "$AGENT" || rc=$?
-	AGENT=
-	[ "$rc" -eq 0 ]
+	stop_agent INT
 }
 
 @test "under systemd: READY, WATCHDOG every half WATCHDOG_USEC, RELOADING on SIGHUP, STOPPING" {
@@ -366,16 +312,12 @@ wait_for() {
 	NOTIFY=$!
 	pgt_track a1 "$NOTIFY"
 	for i in $(seq 1 50); do [ -S "$sock" ] && break; sleep 0.1; done
-	NOTIFY_SOCKET=$sock WATCHDOG_USEC=1000000 start_agent --interval 10s
+	NOTIFY_SOCKET=$sock WATCHDOG_USEC=1000000 start_agent a1 --interval 10s
 	wait_for "$RULES/notes" "READY=1"
 	sleep 2.2
 	kill -HUP "$AGENT"
 	wait_for "$RULES/notes" "RELOADING=1"
-	kill -TERM "$AGENT"
-	rc=0
-	wait "$AGENT" || rc=$?
-	AGENT=
-	[ "$rc" -eq 0 ]
+	stop_agent
 	wait_for "$RULES/notes" "STOPPING=1"
 	kill -TERM "$NOTIFY"
 	wait "$NOTIFY" || true

@@ -27,45 +27,12 @@ teardown_file() {
 }
 
 setup() {
-	RULES=$(mktemp -d "${BATS_TEST_TMPDIR:-/tmp}/rules.XXXXXX")
-	HOLDS=()
+	agent_setup
 }
 
 teardown() {
-	local p
-	[ -z "${AGENT:-}" ] || { kill -TERM "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; } || true
-	for p in "${HOLDS[@]}"; do pgt_release "$p"; done
+	agent_teardown
 	pgt_cleanup
-}
-
-hold() {
-	pgt_hold "$@" || return 1
-	HOLDS+=("$PGT_HOLD_PID")
-}
-
-alive() { kill -0 "$1" 2>/dev/null; }
-pids_of() { cut -d' ' -f1 "$1"; }
-
-# start_agent [WRAPPER...] -- ARGS...: a running agent on e1.
-start_agent() {
-	local -a wrap=()
-	while [ "$1" != -- ]; do wrap+=("$1"); shift; done
-	shift
-	"${wrap[@]}" "$PGEVICT" --cluster "$e1_port" agent --rules "$RULES" --json "$@" \
-		>"$RULES/out" 2>"$RULES/err" </dev/null 3>&- 4>&- &
-	AGENT=$!
-	pgt_track e1 "$AGENT"
-}
-
-wait_for() {
-	local i
-	for i in $(seq 1 "${3:-150}"); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "waited in vain for '$2' in $1:" >&2
-	cat "$1" >&2
-	return 1
 }
 
 # session_ms USER: connect as USER, wait for the server to end the
@@ -80,14 +47,6 @@ session_ms() {
 	echo $(( (t1 - t0) / 1000000 ))
 }
 
-stop_agent() {
-	local rc=0
-	kill -TERM "$AGENT"
-	wait "$AGENT" || rc=$?
-	AGENT=
-	return "$rc"
-}
-
 @test "events: keep = 1 under --interval 5s ends the extra session well under a second after its connect" {
 	need_root
 	cat >"$RULES/one.conf" <<-EOF
@@ -98,7 +57,7 @@ stop_agent() {
 	per = user
 	EOF
 	hold e1 "host=127.0.0.1 user=ev_a dbname=postgres" 1 idle "$e1_dir/run/first"
-	start_agent -- --interval 5s
+	start_agent e1 --interval 5s
 	wait_for "$RULES/err" "process events: new sessions are judged"
 	wait_for "$RULES/err" "agent: 1 rules"
 	sleep 0.3
@@ -120,7 +79,7 @@ stop_agent() {
 @test "events: a session no rule names costs no pass; other roles' sessions stay" {
 	need_root
 	printf '[one]\nmatch = --user ev_a\naction = terminate\nkeep = 1\n' >"$RULES/one.conf"
-	start_agent -- --interval 5s
+	start_agent e1 --interval 5s
 	wait_for "$RULES/err" "agent: 1 rules"
 	sleep 0.3
 	hold e1 "host=127.0.0.1 user=ev_b dbname=postgres" 3 idle "$e1_dir/run/b"
@@ -150,7 +109,7 @@ stop_agent() {
 	keep = 1
 	EOF
 	hold e1 "host=127.0.0.1 user=ev_c dbname=postgres" 1 idle "$e1_dir/run/c1"
-	start_agent unshare -n -- --interval 2s
+	start_agent e1 unshare -n -- --interval 2s
 	wait_for "$RULES/err" "agent: 1 rules"
 	[ "$(grep -c "no process events" "$RULES/err")" -eq 1 ]
 	grep "no process events (" "$RULES/err"
@@ -171,7 +130,7 @@ stop_agent() {
 	need_root
 	printf '[one]\nmatch = --user ev_a\naction = terminate\nkeep = 1\n' >"$RULES/one.conf"
 	hold e1 "host=127.0.0.1 user=ev_b dbname=postgres" 1 idle "$e1_dir/run/b1"
-	start_agent -- --interval 5s
+	start_agent e1 --interval 5s
 	wait_for "$RULES/err" "agent: 1 rules"
 	printf '[two]\nmatch = --user ev_b\naction = terminate\nkeep = 1\n' >"$RULES/two.conf"
 	kill -HUP "$AGENT"
@@ -188,7 +147,7 @@ stop_agent() {
 @test "events: a match rule on the state (--state idle) acts as the new session leaves authentication" {
 	need_root
 	printf '[idle-c]\nmatch = --user ev_c --state idle\naction = terminate\n' >"$RULES/idle.conf"
-	start_agent -- --interval 5s
+	start_agent e1 --interval 5s
 	wait_for "$RULES/err" "agent: 1 rules"
 	sleep 0.3
 	for i in 1 2; do

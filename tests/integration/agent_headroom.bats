@@ -28,15 +28,12 @@ teardown_file() {
 }
 
 setup() {
-	RULES=$(mktemp -d "${BATS_TEST_TMPDIR:-/tmp}/rules.XXXXXX")
-	HOLDS=()
-	AGENT=
+	agent_setup
 }
 
 teardown() {
 	local p
-	[ -z "${AGENT:-}" ] || { kill -TERM "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; } || true
-	for p in "${HOLDS[@]}"; do pgt_release "$p"; done
+	agent_teardown
 	[ -z "${RECV:-}" ] || { kill -TERM "$RECV" 2>/dev/null; wait "$RECV" 2>/dev/null; } || true
 	RECV=
 	pgt_cleanup
@@ -53,32 +50,6 @@ teardown() {
 		[ "$(pgt_sql h1 "select count(*) from pg_stat_activity where usename like 'hr_%'")" = 0 ] && break
 		sleep 0.1
 	done
-}
-
-hold() {
-	pgt_hold "$@" || return 1
-	HOLDS+=("$PGT_HOLD_PID")
-}
-
-alive() { kill -0 "$1" 2>/dev/null; }
-pid_of() { cut -d' ' -f1 "$1"; }
-
-start_agent() {
-	"$PGEVICT" --cluster "$h1_port" agent --rules "$RULES" --json "$@" \
-		>"$RULES/out" 2>"$RULES/err" </dev/null 3>&- 4>&- &
-	AGENT=$!
-	pgt_track h1 "$AGENT"
-}
-
-wait_for() {
-	local i
-	for i in $(seq 1 "${3:-150}"); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "waited in vain for '$2' in $1:" >&2
-	cat "$1" >&2
-	return 1
 }
 
 # The ordinary slots left, as PostgreSQL counts them: 10 less the client
@@ -113,7 +84,7 @@ start_walsender() {
 	hold h1 "host=127.0.0.1 user=postgres dbname=postgres" 1 idle "$h1_dir/run/su"
 	walsender=0
 	if start_walsender; then walsender=1; else echo "# no walsender: pg_receivewal could not start one (see above)" >&3; fi
-	start_agent --interval 5s
+	start_agent h1 --interval 5s
 	wait_for "$RULES/err" "agent: 1 rules"
 	grep -q "process events: new sessions are judged" "$RULES/err" || echo "# no process events here: the periodic pass acts" >&3
 	# 1 superuser + 6 ordinary: 3 free; each one more must end one
@@ -123,15 +94,15 @@ start_walsender() {
 	done
 	# 3 ended: a1, a2, a3 (idle longest), and no more
 	for i in 1 2 3; do
-		wait_for "$RULES/out" "\"pid\":$(pid_of "$h1_dir/run/a$i")," 100
+		wait_for "$RULES/out" "\"pid\":$(pids_of "$h1_dir/run/a$i")," 100
 	done
 	sleep 1
 	[ "$(grep -c '"rule":"room"' "$RULES/out")" -eq 3 ]
 	[ "$(grep -c '"outcome":"gone"' "$RULES/out")" -eq 3 ]
 	grep -q '"note":"slots 8/12, 2 free < 3"' "$RULES/out"
-	for i in 1 2 3; do refute alive "$(pid_of "$h1_dir/run/a$i")"; done
-	for i in 4 5 6 7 8 9; do alive "$(pid_of "$h1_dir/run/a$i")"; done
-	alive "$(pid_of "$h1_dir/run/su")"
+	for i in 1 2 3; do refute alive "$(pids_of "$h1_dir/run/a$i")"; done
+	for i in 4 5 6 7 8 9; do alive "$(pids_of "$h1_dir/run/a$i")"; done
+	alive "$(pids_of "$h1_dir/run/su")"
 	[ "$(free_slots)" -ge 3 ]
 	# a probe as an ordinary role gets in
 	run "$(pgt_bindir)/psql" -X -At "host=127.0.0.1 port=$h1_port user=hr_probe dbname=postgres" -c "select 1"
@@ -141,9 +112,7 @@ start_walsender() {
 		alive "$RECV"
 		[ "$(pgt_sql h1 "select count(*) from pg_stat_activity where backend_type = 'walsender'")" -ge 1 ]
 	fi
-	kill -TERM "$AGENT"
-	wait "$AGENT"
-	AGENT=
+	stop_agent
 }
 
 # order_case ORDER: a session started first but idle last (a1: it sleeps
@@ -167,27 +136,27 @@ order_case() {
 	wait "$bg"
 	[ -s "$h1_dir/run/a1.ready" ]
 	[ "$(free_slots)" -eq 1 ]
-	start_agent --interval 5s
+	start_agent h1 --interval 5s
 	wait_for "$RULES/err" "agent: 1 rules"
 	wait_for "$RULES/out" '"rule":"room"'
 	sleep 1
 	[ "$(grep -c '"rule":"room"' "$RULES/out")" -eq 2 ]
-	alive "$(pid_of "$h1_dir/run/su")"
+	alive "$(pids_of "$h1_dir/run/su")"
 	[ "$(free_slots)" -eq 3 ]
 }
 
 @test "headroom: order = idle-longest ends the longest idle first (not the oldest)" {
 	need_root
 	order_case idle-longest
-	for i in 2 3; do grep -q "\"pid\":$(pid_of "$h1_dir/run/a$i")," "$RULES/out"; done
-	alive "$(pid_of "$h1_dir/run/a1")"
+	for i in 2 3; do grep -q "\"pid\":$(pids_of "$h1_dir/run/a$i")," "$RULES/out"; done
+	alive "$(pids_of "$h1_dir/run/a1")"
 }
 
 @test "headroom: order = oldest ends the oldest first" {
 	need_root
 	order_case oldest
-	for i in 1 2; do grep -q "\"pid\":$(pid_of "$h1_dir/run/a$i")," "$RULES/out"; done
-	alive "$(pid_of "$h1_dir/run/a3")"
+	for i in 1 2; do grep -q "\"pid\":$(pids_of "$h1_dir/run/a$i")," "$RULES/out"; done
+	alive "$(pids_of "$h1_dir/run/a3")"
 }
 
 @test "headroom: slots without SQL (from the configuration); superuser-ness unknown never matches" {
@@ -201,7 +170,7 @@ order_case() {
 	run "$PGEVICT" --cluster "$h1_port" agent --no-sql --rules "$RULES" --once --json
 	[ ! -s "$RULES/out" ]
 	[[ "$output" != *'"rule":"room"'* ]]
-	for i in 1 2 3 4 5 6 7 8; do alive "$(pid_of "$h1_dir/run/a$i")"; done
+	for i in 1 2 3 4 5 6 7 8; do alive "$(pids_of "$h1_dir/run/a$i")"; done
 	# a match naming the user needs no superuser-ness: ends 1, the slots
 	# counted from /proc against the configuration's max_connections
 	printf '[room]\nfree = 3\nmatch = --user hr_a --state idle\n' >"$RULES/room.conf"

@@ -27,51 +27,14 @@ teardown_file() {
 }
 
 setup() {
-	RULES=$(mktemp -d "${BATS_TEST_TMPDIR:-/tmp}/rules.XXXXXX")
+	agent_setup
 	PROM="$RULES/textfile/pgevict.prom"
 	mkdir -p "$RULES/textfile"
-	HOLDS=()
 }
 
 teardown() {
-	local p
-	[ -z "${AGENT:-}" ] || { kill -TERM "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; } || true
-	for p in "${HOLDS[@]}"; do pgt_release "$p"; done
+	agent_teardown
 	pgt_cleanup
-}
-
-hold() {
-	pgt_hold "$@" || return 1
-	HOLDS+=("$PGT_HOLD_PID")
-}
-
-alive() { kill -0 "$1" 2>/dev/null; }
-pids_of() { cut -d' ' -f1 "$1"; }
-
-start_agent() {
-	"$PGEVICT" --cluster "$m1_port" agent --rules "$RULES" --json --metrics "$PROM" "$@" \
-		>"$RULES/out" 2>"$RULES/err" </dev/null 3>&- 4>&- &
-	AGENT=$!
-	pgt_track m1 "$AGENT"
-}
-
-stop_agent() {
-	local rc=0
-	kill -TERM "$AGENT"
-	wait "$AGENT" || rc=$?
-	AGENT=
-	return "$rc"
-}
-
-wait_for() {
-	local i
-	for i in $(seq 1 "${3:-150}"); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "waited in vain for '$2' in $1:" >&2
-	cat "$1" >&2
-	return 1
 }
 
 # exposition FILE: every line a HELP, a TYPE or a sample of a family
@@ -155,7 +118,7 @@ sample() {
 	need_root
 	printf '[trim-b]\nmatch = --user met_b\naction = terminate\nkeep = 1\n' >"$RULES/trim.conf"
 	hold m1 "host=127.0.0.1 user=met_b dbname=postgres" 3 idle "$m1_dir/run/b"
-	start_agent --interval 300ms
+	start_agent m1 --metrics "$PROM" --interval 300ms
 	wait_for "$RULES/err" "agent: 1 rules"
 	for _ in $(seq 1 100); do
 		[ "$(grep -c '"outcome":"gone"' "$RULES/out")" -ge 2 ] && break
@@ -186,7 +149,7 @@ sample() {
 @test "metrics: a reader looping on the file while the agent rewrites it never sees it empty or cut" {
 	need_root
 	: >"$RULES/none.conf"
-	start_agent --interval 100ms
+	start_agent m1 --metrics "$PROM" --interval 100ms
 	wait_for "$RULES/err" "agent: 0 rules"
 	for _ in $(seq 1 50); do [ -s "$PROM" ] && break; sleep 0.1; done
 	local end=$(( $(date +%s) + 4 )) reads=0 inodes=() text prev=
@@ -215,7 +178,7 @@ sample() {
 	need_root
 	printf '[trim-c]\nmatch = --user met_c\naction = terminate\nkeep = 1\n' >"$RULES/trim.conf"
 	PROM="$RULES/no/such/dir/pgevict.prom"
-	start_agent --interval 100ms
+	start_agent m1 --metrics "$PROM" --interval 100ms
 	wait_for "$RULES/err" "cannot write the metrics to '$PROM'"
 	hold m1 "host=127.0.0.1 user=met_c dbname=postgres" 2 idle "$m1_dir/run/c"
 	wait_for "$RULES/out" '"rule":"trim-c"'

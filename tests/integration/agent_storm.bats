@@ -6,7 +6,8 @@
 # slots and a probe of an ordinary role then gets in every time; in a storm
 # (clients reconnecting the moment they are cut or refused) the agent ends
 # only the storm's sessions, never a superuser's, and the superuser gets in
-# every time.  And the agent's own SQL never wakes it: the backend of its
+# (nine logins in ten at least: a refused login holds a slot until it
+# exits, the superuser's reserved ones too).  And the agent's own SQL never wakes it: the backend of its
 # connection is no new client to judge.  tests/bench/storm.sh measures the
 # rates; these tests hold what must hold.
 
@@ -26,43 +27,24 @@ teardown_file() {
 
 setup() {
 	need_root
-	RULES=$(mktemp -d "${BATS_TEST_TMPDIR:-/tmp}/rules.XXXXXX")
+	agent_setup
 	chmod 700 "$RULES"
-	AGENT=
 	STORM=
-	HOLDS=()
 }
 
 teardown() {
-	local p
 	[ -z "${STORM:-}" ] || { kill -TERM "$STORM" 2>/dev/null; wait "$STORM" 2>/dev/null; } || true
-	[ -z "${AGENT:-}" ] || { kill -TERM "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; } || true
-	for p in "${HOLDS[@]}"; do pgt_release "$p"; done
+	agent_teardown
 	for _ in $(seq 1 50); do
 		[ "$(pgt_sql s1 "select count(*) from pg_stat_activity where usename like 'st_%'")" = 0 ] && break
 		sleep 0.1
 	done
 }
 
-start_agent() {
-	"$PGEVICT" --cluster "$s1_port" agent --rules "$RULES" --json "$@" \
-		>"$RULES/out" 2>"$RULES/err" </dev/null 3>&- 4>&- &
-	AGENT=$!
-	pgt_track s1 "$AGENT"
-	for _ in $(seq 1 50); do
-		grep -q "process events" "$RULES/err" && return 0
-		sleep 0.1
-	done
-	cat "$RULES/err" >&2
-	return 1
-}
-
-stop_agent() {
-	local rc=0
-	kill -TERM "$AGENT"
-	wait "$AGENT" || rc=$?
-	AGENT=
-	[ "$rc" -eq 0 ]
+# start ARGS...: the agent on s1, once it listens to process events.
+start() {
+	start_agent s1 "$@"
+	wait_for "$RULES/err" "process events"
 }
 
 # storm ARGS...: pgstorm's storm of st_storm in the background (STORM).
@@ -91,7 +73,7 @@ free_slots() {
 
 @test "storm: a burst of 40 logins is brought back to free = 5, then an ordinary role gets in every time" {
 	printf '[room]\nfree = 5\n' >"$RULES/room.conf"
-	start_agent --interval 5s
+	start --interval 5s
 	# 40 clients for 17 slots; a client cut stays away, one refused tries
 	# again 50 ms later
 	storm -c 40 -1 -b 50 -t 30
@@ -117,16 +99,19 @@ free_slots() {
 	grep -q '"step":"signal"' "$RULES/out"
 }
 
-@test "storm: clients reconnecting at once: only the storm's sessions end, a superuser's never, the superuser always gets in" {
+@test "storm: clients reconnecting at once: only the storm's sessions end, a superuser's never, the superuser gets in" {
 	printf '[room]\nfree = 5\n' >"$RULES/room.conf"
 	# two idle superuser sessions (SQL knows them), held through the storm
-	PGT_OSUSER=postgres pgt_hold s1 "host=$s1_sock user=postgres dbname=postgres" 2 idle "$s1_dir/run/supers"
-	HOLDS+=("$PGT_HOLD_PID")
-	start_agent --interval 5s
+	PGT_OSUSER=postgres hold s1 "host=$s1_sock user=postgres dbname=postgres" 2 idle "$s1_dir/run/supers"
+	start --interval 5s
 	storm -c 60 -t 30
 	read -r attempts good < <(probe postgres "$s1_sock" 4)
+	echo "superuser: $good of $attempts logins" >&3
 	[ "$attempts" -ge 20 ]
-	[ "$good" -eq "$attempts" ]
+	# A login refused for want of a slot still holds one until it exits,
+	# so a storm can take even the superuser's reserved slots for a moment
+	# (FACTS.md): nine in ten, not every one.
+	[ "$((good * 10))" -ge "$((attempts * 9))" ]
 	kill -TERM "$STORM"
 	wait "$STORM" || true
 	STORM=
@@ -136,16 +121,15 @@ free_slots() {
 	[ "$cut" -ge 1 ]
 	[ "$(grep -c '"rule":"room"' "$RULES/out")" -ge 1 ]
 	refute grep -v '"user":"st_storm"' "$RULES/out"
-	while read -r pid _; do kill -0 "$pid"; done <"$s1_dir/run/supers"
+	for p in $(pids_of "$s1_dir/run/supers"); do alive "$p"; done
 }
 
 @test "storm: the agent's own SQL never asks for a pass (its backend is no new client)" {
 	# a rule that needs SQL for every session of postgres, so that every
 	# pass connects; the agent's own backend has that user too
-	PGT_OSUSER=postgres pgt_hold s1 "host=$s1_sock user=postgres dbname=postgres" 1 idle "$s1_dir/run/one"
-	HOLDS+=("$PGT_HOLD_PID")
+	PGT_OSUSER=postgres hold s1 "host=$s1_sock user=postgres dbname=postgres" 1 idle "$s1_dir/run/one"
 	printf '[never]\nmatch = --user postgres --app no_such_app\naction = terminate\n' >"$RULES/never.conf"
-	start_agent --interval 100ms
+	start --interval 100ms
 	sleep 8
 	stop_agent
 	line=$(grep "stopping after" "$RULES/err")

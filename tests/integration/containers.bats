@@ -91,7 +91,7 @@ need_user() {
 }
 
 # hold VAR CONNINFO N MODE OUT: sessions from inside VAR's network
-# namespace, released by teardown.
+# namespace, released by teardown (in place of common.bash's hold).
 hold() {
 	pgt_ctr_hold "$@" || return 1
 	HOLDS+=("$PGT_HOLD_PID")
@@ -102,8 +102,6 @@ watch() {
 	pgt_ctr_watch "$@" || return 1
 	HOLDS+=("$PGT_WATCH_PID")
 }
-
-alive() { kill -0 "$1" 2>/dev/null; }
 
 # wait_gone PID: up to 10 s for the process to exit.
 wait_gone() {

@@ -33,10 +33,6 @@ no_reset() {
 	refute grep -q "terminating any other active server processes" "$e1_log"
 }
 
-pids_of() { cut -d' ' -f1 "$1"; }
-
-alive() { kill -0 "$1" 2>/dev/null; }
-
 @test "terminate --user ends exactly those sessions: others, auxiliary processes and the postmaster stay" {
 	pgt_hold e1 "host=127.0.0.1 user=u1 dbname=postgres" 2 idle "$e1_dir/run/t1"
 	h1=$PGT_HOLD_PID

@@ -73,11 +73,6 @@ secretly() {
 	env PGPASSWORD=secret1 PGPASSFILE="$D/pgpass" HOME="$D/home" "$@"
 }
 
-hold() {
-	pgt_hold "$@" || return 1
-	HOLDS+=("$PGT_HOLD_PID")
-}
-
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 @test "the fake server records what a client that has a password sends (the test can see a leak)" {

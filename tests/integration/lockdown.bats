@@ -74,8 +74,6 @@ refused_by_hba() {
 	[ "$status" -ne 0 ] && [[ "$output" == *"pg_hba.conf rejects connection"* ]]
 }
 
-alive() { kill -0 "$1" 2>/dev/null; }
-
 @test "lockdown refuses TCP as any role with pg_hba's message, keeps the owner's Unix socket and existing sessions; unlock restores the file byte for byte" {
 	pgt_hold k1 "host=127.0.0.1 user=app dbname=postgres" 1 idle "$k1_dir/run/l1"
 	h=$PGT_HOLD_PID

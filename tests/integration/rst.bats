@@ -38,8 +38,6 @@ teardown() {
 	rm -f "$r1_dir/run/netns.$BATS_TEST_NUMBER"
 }
 
-alive() { kill -0 "$1" 2>/dev/null; }
-
 # wait_gone PID: up to 10 s for the process to exit.
 wait_gone() {
 	local i

@@ -41,8 +41,6 @@ teardown() {
 	return 0
 }
 
-alive() { kill -0 "$1" 2>/dev/null; }
-
 TM() { tmux -S "$TSOCK" "$@"; }
 
 # screen: the pane's text now, into $BATS_TEST_TMPDIR/screen.

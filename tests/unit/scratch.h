@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * scratch.h -- a scratch directory for the unit tests of file code
- * (test_fileio.c, test_lockstate.c): made under $TMPDIR (else /tmp) by the
- * group setup, removed by the group teardown; at() names a file in it,
- * put() writes one.  Needs no root.
+ * (test_fileio.c, test_lockstate.c, test_pgsql.c): made under $TMPDIR
+ * (else /tmp) by the group setup, removed by the group teardown; at()
+ * names a file in it, put() writes one.  Needs no root.
  */
 #ifndef PGEVICT_TEST_SCRATCH_H
 #define PGEVICT_TEST_SCRATCH_H

@@ -26,7 +26,6 @@
 
 #include <cmocka.h>
 
-#include "pgevict/cmd.h"
 #include "pgevict/join.h"
 
 #define MAXN 64

@@ -63,7 +63,7 @@ static void locked(struct fx *x)
 	assert_int_equal(p.status, 0);
 	assert_int_equal(lockstate_copy(&p.rec, &x->saved), 0);
 	snprintf(x->saved.phase, sizeof(x->saved.phase), "locked");
-	x->saved.probe_before = LKP_PASSED;
+	x->saved.probe_before = PROBE_PASSED;
 	x->lockdown_text = strdup(p.text ? p.text : ORIG);
 	lockplan_free(&p);
 	x->have_saved = true;
@@ -463,7 +463,7 @@ static void test_second(void **state)
 	assert_false(p.fresh);
 	assert_memory_equal(p.orig, ORIG, strlen(ORIG));
 	assert_string_equal(p.rec.original_sha, x.saved.original_sha);
-	assert_int_equal(p.rec.probe_before, LKP_PASSED);
+	assert_int_equal(p.rec.probe_before, PROBE_PASSED);
 	assert_non_null(strstr(p.text, "app"));
 	assert_string_not_equal(p.rec.lockdown_sha, x.saved.lockdown_sha);
 	assert_string_equal(p.prev.lockdown_sha, x.saved.lockdown_sha);
@@ -566,14 +566,14 @@ static void test_unlock(void **state)
 	assert_string_equal(p.rec.phase, "unlocking");
 	/* the probe must get what it got before */
 	assert_int_equal(p.probe.expect, LKE_AS_BEFORE);
-	assert_int_equal(p.probe.before, LKP_PASSED);
+	assert_int_equal(p.probe.before, PROBE_PASSED);
 	assert_string_equal(p.probe.host, "127.0.0.1");
 	lockplan_free(&p);
 	fx_free(&x);
 	/* before: pg_hba refused already, or no slot: anything but a reject */
 	base(&x);
 	ul_plain(&x);
-	x.saved.probe_before = LKP_SLOTS;
+	x.saved.probe_before = PROBE_SLOTS;
 	plan(&x, &p);
 	assert_int_equal(p.probe.expect, LKE_NOT_REFUSED);
 	lockplan_free(&p);

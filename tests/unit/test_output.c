@@ -7,8 +7,7 @@
  * padded, every cell escaped once on table_add (an ESC sequence, a
  * newline or a C1 control in a user name is printed as \xNN, \n; a NULL
  * cell is "-"); JSON lines: one object a line, strings exact (escapes
- * are json-c's), unknown values null; out_time_rfc3339 (microseconds,
- * UTC, "" for TIME_UNKNOWN); session_client_text ("127.0.0.1:5432",
+ * are json-c's), unknown values null; session_client_text ("127.0.0.1:5432",
  * "[::1]:5432", "[local]", "-").  stdout is redirected to a temporary
  * file and read back.
  */
@@ -128,28 +127,6 @@ static void test_table_header_only(void **state)
 	table_free(NULL);
 }
 
-static void test_time_rfc3339(void **state)
-{
-	static const struct {
-		int64_t us;
-		const char *text;
-	} rows[] = {
-		{ 0, "1970-01-01T00:00:00.000000Z" },
-		{ 1796070569123456LL, "2026-11-30T20:29:29.123456Z" },
-		{ 1700000000000001LL, "2023-11-14T22:13:20.000001Z" },
-		{ TIME_UNKNOWN, "" },
-	};
-	char buf[64];
-	size_t i;
-
-	(void)state;
-	for (i = 0; i < ARRAY_SIZE(rows); i++) {
-		memset(buf, 'X', sizeof(buf));
-		out_time_rfc3339(rows[i].us, buf, sizeof(buf));
-		assert_string_equal(buf, rows[i].text);
-	}
-}
-
 static void test_client(void **state)
 {
 	struct session s = { .transport = TRANSPORT_TCP, .client_port = 40001 };
@@ -213,7 +190,6 @@ int main(void)
 		cmocka_unit_test(test_table_widths),
 		cmocka_unit_test(test_table_escapes),
 		cmocka_unit_test(test_table_header_only),
-		cmocka_unit_test(test_time_rfc3339),
 		cmocka_unit_test(test_client),
 		cmocka_unit_test(test_action_json),
 	};
