@@ -53,6 +53,15 @@ int top_view_rows(struct top_view *v);
 /* The mark record of R's session, created when CREATE; NULL otherwise. */
 struct top_mark *top_view_mark(struct top_view *v, const struct session *s, bool create);
 
+/*
+ * The L key (top_lock.c): lockdown of cluster C, or unlock when it has a
+ * lockdown record: the plan full screen, y to go (BUSY(ARG, MSG) is
+ * called first: the run can take seconds), and the outcome (escaped) in
+ * MSG.  Returns 0.
+ */
+int top_lock_key(const struct options *o, const struct pg_cluster *c, char *msg, size_t len,
+		 void (*busy)(void *arg, const char *msg), void *arg);
+
 /* The full-screen view (top_screen.c): returns the exit status. */
 int top_screen_run(struct top_view *v);
 

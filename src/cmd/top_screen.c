@@ -194,7 +194,7 @@ static void draw(struct screen *sc)
 	}
 	attron(A_REVERSE);
 	mvaddnstr(LINES - 1, 0,
-		  "q quit  / filter  < > sort  r reverse  a all  p pause  space mark  c cancel  t terminate  s sever",
+		  "q quit  / filter  < > sort  r reverse  a all  p pause  space mark  c cancel  t terminate  s sever  L lockdown/unlock",
 		  COLS);
 	attroff(A_REVERSE);
 	refresh();
@@ -388,6 +388,31 @@ out:
 	return r < 0 ? r : 0;
 }
 
+static void lock_busy(void *arg, const char *msg)
+{
+	struct screen *sc = arg;
+
+	snprintf(sc->msg, sizeof(sc->msg), "%s", msg);
+	draw(sc);
+}
+
+/* L: lockdown or unlock of the selected row's cluster (or the only one). */
+static int lock_key(struct screen *sc)
+{
+	struct top_view *v = sc->v;
+	const struct pg_cluster *c = NULL;
+
+	if (sc->sel < v->nrows)
+		c = v->rows[sc->sel].s->cluster;
+	else if (v->have_d && v->d.clusters.n == 1)
+		c = v->d.clusters.v[0];
+	if (!c) {
+		snprintf(sc->msg, sizeof(sc->msg), "lockdown: select a session of the cluster first");
+		return 0;
+	}
+	return top_lock_key(v->o, c, sc->msg, sizeof(sc->msg), lock_busy, sc);
+}
+
 static void sort_step(struct screen *sc, int d)
 {
 	struct top_view *v = sc->v;
@@ -435,6 +460,9 @@ static int key(struct screen *sc, int ch, bool *refresh_now)
 				sc->sel++;
 		}
 		return 0;
+	case 'L':
+		*refresh_now = true;
+		return lock_key(sc);
 	case 'c': case 't': case 's': {
 		int r = act(sc, ch == 'c' ? ACTION_CANCEL : ch == 't' ? ACTION_TERMINATE : ACTION_SEVER);
 		*refresh_now = true;

@@ -38,6 +38,12 @@ setup() {
 
 teardown() {
 	[ -S "${TSOCK:-/nonexistent}" ] && tmux -S "$TSOCK" kill-server 2>/dev/null
+	# a lockdown a failed test left behind: the original back, reloaded
+	if [ -f "$BATS_TEST_TMPDIR/hba.orig" ] && ! cmp -s "$BATS_TEST_TMPDIR/hba.orig" "$t1_data/pg_hba.conf"; then
+		"$PGEVICT" --cluster "$t1_data" unlock --state-dir "$SD" >/dev/null 2>&1 ||
+			{ cp -p "$BATS_TEST_TMPDIR/hba.orig" "$t1_data/pg_hba.conf"
+			  pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$t1_data" reload >/dev/null; }
+	fi
 	return 0
 }
 
@@ -61,10 +67,11 @@ wait_screen() {
 	return 1
 }
 
-# start_top ARGS: a shell in a 160x40 tmux pane running pgevict top ARGS,
-# then its exit status and whether the terminal is canonical again.
+# start_top ARGS: a shell in a 160x40 tmux pane (TOP_WIDTH columns)
+# running pgevict top ARGS, then its exit status and whether the terminal
+# is canonical again.
 start_top() {
-	TM new-session -d -s top -x 160 -y 40 "env TERM=xterm-256color bash --norc --noprofile"
+	TM new-session -d -s top -x "${TOP_WIDTH:-160}" -y 40 "env TERM=xterm-256color bash --norc --noprofile"
 	TM send-keys -t top "$PGEVICT top --state-dir $SD --interval 300ms $*; echo -n \"EXIT=\$? \"; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo END" Enter
 	wait_screen "pgevict top  [0-9:]{8}"
 }
@@ -187,14 +194,12 @@ batch_pids() {
 	[[ "$output" != *$'\033['* ]]
 }
 
-@test "the ladder from top leaves the CLI's audit trail in syslog" {
-	command -v unshare >/dev/null || skip "no unshare (util-linux)"
-	pgt_hold t1 "host=127.0.0.1 user=app dbname=postgres" 1 idle "$t1_dir/run/aud"
-	h=$PGT_HOLD_PID
-	pid=$(cut -d' ' -f1 "$t1_dir/run/aud")
-	L="$BATS_TEST_TMPDIR"
-	# a stand-in for the syslog socket, at /dev/log in a mount namespace
-	# of pgevict's own (this host's /dev is not touched)
+# fake_syslog DIR: a stand-in for the syslog socket (the lines in
+# DIR/syslog, LOGGER its pid) and DIR/pgevict, a wrapper that runs pgevict
+# with it at /dev/log in a mount namespace of its own (this host's /dev is
+# not touched).
+fake_syslog() {
+	local L=$1
 	"$PGT_HELPERS/notifysock" "$L/log" 60 >"$L/syslog" 2>&1 </dev/null 3>&- 4>&- &
 	LOGGER=$!
 	pgt_track t1 "$LOGGER"
@@ -212,6 +217,15 @@ batch_pids() {
 		exec "\$@"' sh "$L" "$PGEVICT" "\$@"
 	WRAP
 	chmod +x "$L/pgevict"
+}
+
+@test "the ladder from top leaves the CLI's audit trail in syslog" {
+	command -v unshare >/dev/null || skip "no unshare (util-linux)"
+	pgt_hold t1 "host=127.0.0.1 user=app dbname=postgres" 1 idle "$t1_dir/run/aud"
+	h=$PGT_HOLD_PID
+	pid=$(cut -d' ' -f1 "$t1_dir/run/aud")
+	L="$BATS_TEST_TMPDIR"
+	fake_syslog "$L"
 	PGEVICT="$L/pgevict" start_top --cluster "$t1_data" --pid "$pid"
 	wait_screen "^ +$pid +app "
 	TM send-keys -t top t
@@ -226,6 +240,62 @@ batch_pids() {
 	grep -q "pgevict\[[0-9]*\]: terminate pid=$pid start=[0-9]* cluster=$t1_data user=app database=postgres client=127.0.0.1:[0-9]* step=sql sent" "$L/syslog"
 	grep -q "terminate pid=$pid .* outcome=gone" "$L/syslog"
 	pgt_release "$h"
+}
+
+# app_tcp: a new connection as an ordinary role over TCP; $output, $status.
+app_tcp() {
+	run env PGCONNECT_TIMEOUT=5 psql -X -At -h 127.0.0.1 -p "$t1_port" -U app -d postgres -c 'select 42'
+}
+
+@test "full screen: L shows the lockdown plan; n changes nothing; y locks down (refused, header locked); L and y unlock (the file byte for byte); syslog has both" {
+	command -v unshare >/dev/null || skip "no unshare (util-linux)"
+	hba="$t1_data/pg_hba.conf"
+	cp -p "$hba" "$BATS_TEST_TMPDIR/hba.orig"
+	orig=$(sha256sum <"$hba")
+	app_tcp
+	[ "$status" -eq 0 ] && [ "$output" = 42 ]
+	L="$BATS_TEST_TMPDIR"
+	fake_syslog "$L"
+	# wide enough for the header's end (the data directory is long)
+	PGEVICT="$L/pgevict" TOP_WIDTH=250 start_top --cluster "$t1_data"
+	wait_screen "$t1_name .*\| lockdown: none"
+	# the plan first: the file, what stays allowed; n: nothing changes
+	TM send-keys -t top L
+	wait_screen "lockdown of cluster $t1_name \(port $t1_port, $t1_data\): the plan"
+	wait_screen "'$hba' is replaced by the file below"
+	wait_screen "^ +local +all +postgres +peer"
+	wait_screen "^ +host +all +all +0\.0\.0\.0/0 +reject"
+	TM send-keys -t top n
+	wait_screen "^lockdown: nothing done"
+	[ "$(sha256sum <"$hba")" = "$orig" ]
+	run ! compgen -G "$SD/*/state.json"
+	app_tcp
+	[ "$status" -eq 0 ] && [ "$output" = 42 ]
+	# again, y: locked down, proven, refused, said in the header
+	TM send-keys -t top L
+	wait_screen "lockdown of cluster $t1_name .*: the plan"
+	TM send-keys -t top y
+	wait_screen "^lockdown proven \(probe as \"pgevict_probe\""
+	wait_screen "$t1_name .*\| lockdown: locked"
+	app_tcp
+	[ "$status" -ne 0 ] && [[ "$output" == *"pg_hba.conf rejects connection"* ]]
+	[ "$(sha256sum <"$hba")" != "$orig" ]
+	# L on a locked cluster offers unlock
+	TM send-keys -t top L
+	wait_screen "unlock of cluster $t1_name .*: the plan"
+	wait_screen "'$hba' goes back to the original, byte for byte"
+	TM send-keys -t top y
+	wait_screen "^unlock proven"
+	wait_screen "$t1_name .*\| lockdown: none"
+	app_tcp
+	[ "$status" -eq 0 ] && [ "$output" = 42 ]
+	cmp "$hba" "$BATS_TEST_TMPDIR/hba.orig"
+	TM send-keys -t top q
+	wait_screen "EXIT=0 icanon echo END"
+	kill -TERM "$LOGGER"
+	wait "$LOGGER" || true
+	grep -q "pgevict\[[0-9]*\]: lockdown cluster=$t1_data file=$hba sha256=[0-9a-f]\{64\} original=" "$L/syslog"
+	grep -q "pgevict\[[0-9]*\]: unlock cluster=$t1_data file=$hba sha256=${orig%% *}" "$L/syslog"
 }
 
 @test "every slot taken: --batch says no SQL; the full screen lists, filters and terminates from /proc alone" {
