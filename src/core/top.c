@@ -209,27 +209,28 @@ static int cmp_col(const struct top_row *x, const struct top_row *y, enum top_co
 	}
 }
 
-/* qsort has no argument: the order is passed through these (top is one
- * thread). */
-static enum top_col sort_col;
-static bool sort_desc;
+struct order {
+	enum top_col col;
+	bool desc;
+};
 
-static int row_cmp(const void *a, const void *b)
+static int row_cmp(const void *a, const void *b, void *arg)
 {
 	const struct top_row *x = a, *y = b;
-	int c = cmp_col(x, y, sort_col);
+	const struct order *o = arg;
+	int c = cmp_col(x, y, o->col);
 
-	if (sort_desc)
+	if (o->desc)
 		c = -c;
 	return c ? c : cmp_num(x->s->pid, y->s->pid);
 }
 
 void top_rows_sort(struct top_row *v, size_t n, enum top_col col, bool desc)
 {
-	sort_col = col;
-	sort_desc = desc;
+	struct order o = { col, desc };
+
 	if (n)
-		qsort(v, n, sizeof(*v), row_cmp);
+		qsort_r(v, n, sizeof(*v), row_cmp, &o);
 }
 
 void top_count(const struct session_list *l, const struct pg_cluster *c, struct top_counts *ret)
