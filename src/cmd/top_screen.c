@@ -95,6 +95,7 @@ struct screen {
 	bool paused;
 	char msg[512];               /* the status line, escaped */
 	int64_t interval_ms;
+	int64_t busy_ms;             /* the refresh in flight has run this long */
 };
 
 /* Copy S (escaped) into BUF cut to WIDTH columns, padded when PAD. */
@@ -165,9 +166,13 @@ static void draw(struct screen *sc)
 		 (long long)sc->interval_ms, v->nrows, top_col_name(v->sort), v->desc ? " desc" : " asc",
 		 filt ? filt : "?", v->all ? "  [all processes]" : "", sc->paused ? "  [PAUSED]" : "");
 	free(filt);
+	/* a refresh that waits on a slow server: said, the keys still work */
+	if (sc->busy_ms >= 1000)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), "  [refreshing %llds]",
+			 (long long)(sc->busy_ms / 1000));
 	mvaddnstr(y++, 0, line, COLS);
-	for (i = 0; i < (int)v->nheaders && y < LINES - 4; i++)
-		mvaddnstr(y++, 0, v->headers[i], COLS);
+	for (i = 0; i < (int)v->snap->nheaders && y < LINES - 4; i++)
+		mvaddnstr(y++, 0, v->snap->headers[i], COLS);
 	mvaddnstr(y++, 0, sc->msg, COLS);
 	row_line(NULL, line, sizeof(line), COLS);
 	attron(A_REVERSE);
@@ -235,9 +240,9 @@ static int prompt_filter(struct screen *sc)
 		char *e = escape_term(text);
 		snprintf(line, sizeof(line), "filter%s%s: %s", err[0] ? " - " : "", err, e ? e : "");
 		free(e);
-		move(v->nheaders + 1, 0);
+		move((int)v->snap->nheaders + 1, 0);
 		clrtoeol();
-		mvaddnstr(v->nheaders + 1, 0, line, COLS);
+		mvaddnstr((int)v->snap->nheaders + 1, 0, line, COLS);
 		refresh();
 		ch = getch();
 		if (stop_signal || ch == 27)
@@ -364,7 +369,7 @@ static int act(struct screen *sc, enum action action)
 		goto out;
 	cmd_evict_params(v->o, action, &p);
 	p.dry_run = false;
-	if ((r = ladder_plan(action, p.steps, &sel, &v->d.sessions, v->d.now_us, &plan)) < 0)
+	if ((r = ladder_plan(action, p.steps, &sel, &v->snap->d.sessions, v->snap->d.now_us, &plan)) < 0)
 		goto out;
 	if (!plan.n || !confirm(sc, &plan, action)) {
 		snprintf(sc->msg, sizeof(sc->msg), "%s: nothing done", action_name(action));
@@ -404,8 +409,8 @@ static int lock_key(struct screen *sc)
 
 	if (sc->sel < v->nrows)
 		c = v->rows[sc->sel].s->cluster;
-	else if (v->have_d && v->d.clusters.n == 1)
-		c = v->d.clusters.v[0];
+	else if (v->snap->d.clusters.n == 1)
+		c = v->snap->d.clusters.v[0];
 	if (!c) {
 		snprintf(sc->msg, sizeof(sc->msg), "lockdown: select a session of the cluster first");
 		return 0;
@@ -448,7 +453,7 @@ static int key(struct screen *sc, int ch, bool *refresh_now)
 	case 'M': v->sort = TOP_RSS; v->desc = true; break;
 	case 'N': v->sort = TOP_PID; v->desc = false; break;
 	case 'p': sc->paused = !sc->paused; return 0;
-	case 'a': v->all = !v->all; *refresh_now = true; return 0;
+	case 'a': v->all = !v->all; remember_sel(sc); return top_view_rows(v);
 	case '/': return prompt_filter(sc);
 	case ' ':
 		if (sc->sel < v->nrows) {
@@ -479,28 +484,55 @@ static int key(struct screen *sc, int ch, bool *refresh_now)
 	return 0;
 }
 
-int top_screen_run(struct top_view *v)
+/* Take the worker's newest snapshot, if any, keeping the selection.
+ * 0 or -ENOMEM. */
+static int take(struct screen *sc, struct top_worker *w, bool *got)
+{
+	struct top_snap *snap;
+	int err = 0;
+
+	*got = false;
+	snap = top_worker_take(w, &err, &sc->busy_ms);
+	if (snap) {
+		remember_sel(sc);
+		if ((err = top_view_show(sc->v, snap)) == 0)
+			reselect(sc);
+		*got = true;
+	}
+	return err;
+}
+
+int top_screen_run(struct top_view *v, struct top_source *src)
 {
 	struct screen sc = { .v = v };
+	struct top_worker *w = NULL;
+	struct top_snap *snap = NULL;
 	int64_t next = 0;
+	bool asked = false;
 	int r = 0;
 
 	sc.interval_ms = v->o->interval_set ? v->o->interval_ms : 1000;
 	/* the first refresh before the screen: what it reports stays readable */
-	if ((r = top_view_refresh(v, true)) != 0)
+	if ((r = top_refresh(src, true, &snap)) != 0 || (r = top_view_show(v, snap)) != 0 ||
+	    (r = top_worker_start(src, &w)) < 0) {
+		top_source_clear(src);
 		return r;
+	}
 	next = clock_mono_us() / 1000 + sc.interval_ms;
 	screen_start();
 	while (!stop_signal) {
-		bool now = false;
+		bool now = false, got;
 		int ch;
 
-		if (!sc.paused && clock_mono_us() / 1000 >= next) {
-			remember_sel(&sc);
-			if ((r = top_view_refresh(v, false)) != 0)
-				break;
-			reselect(&sc);
+		if ((r = take(&sc, w, &got)) < 0)
+			break;
+		if (got) {
+			asked = false;
 			next = clock_mono_us() / 1000 + sc.interval_ms;
+		}
+		if (!sc.paused && !asked && clock_mono_us() / 1000 >= next) {
+			top_worker_ask(w);
+			asked = true;
 		}
 		draw(&sc);
 		ch = getch();
@@ -508,10 +540,14 @@ int top_screen_run(struct top_view *v)
 			continue;
 		if ((r = key(&sc, ch, &now)) != 0)
 			break;
-		if (now)
-			next = 0;
+		if (now) {
+			/* after an action: a refresh that starts after it */
+			top_worker_ask(w);
+			asked = true;
+		}
 	}
 	restore_at_exit();
+	top_worker_stop(w, 300);
 	if (stop_signal)
 		return 128 + stop_signal;
 	return r == 1 ? 0 : r;

@@ -18,13 +18,14 @@ setup_file() {
 
 teardown_file() {
 	# a cluster made inside a test (a subshell) is not in pgt_cleanup's list
-	if [ -s "$BATS_FILE_TMPDIR/t2" ]; then
-		local d
-		d=$(cat "$BATS_FILE_TMPDIR/t2")
+	local v d
+	for v in t2 t3; do
+		[ -s "$BATS_FILE_TMPDIR/$v" ] || continue
+		d=$(cat "$BATS_FILE_TMPDIR/$v")
 		pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$d" -m fast -w stop >/dev/null 2>&1 || true
 		# and its directory (the data directory's parent, one of ours)
 		case "${d%/data}" in /tmp/pgevict-test.*) rm -rf "${d%/data}" ;; esac
-	fi
+	done
 	pgt_cleanup
 }
 
@@ -38,6 +39,10 @@ setup() {
 
 teardown() {
 	[ -S "${TSOCK:-/nonexistent}" ] && tmux -S "$TSOCK" kill-server 2>/dev/null
+	# a postmaster a test stopped (SIGSTOP) goes on, whatever happened
+	if [ -s "$BATS_TEST_TMPDIR/stopped" ]; then
+		kill -CONT "$(cat "$BATS_TEST_TMPDIR/stopped")" 2>/dev/null || true
+	fi
 	# a lockdown a failed test left behind: the original back, reloaded
 	if [ -f "$BATS_TEST_TMPDIR/hba.orig" ] && ! cmp -s "$BATS_TEST_TMPDIR/hba.orig" "$t1_data/pg_hba.conf"; then
 		"$PGEVICT" --cluster "$t1_data" unlock --state-dir "$SD" >/dev/null 2>&1 ||
@@ -332,4 +337,66 @@ app_tcp() {
 	refute grep -q "terminating any other active server processes" "$t2_log"
 	pgt_release "$ha"; pgt_release "$hs"
 	pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$t2_data" -m fast -w stop >/dev/null
+}
+
+# ms_since T0: milliseconds since T0 (date +%s%N).
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+
+# rows_pids: the PIDs of the rows on the screen, in order.
+rows_pids() {
+	awk '/^ +PID +USER/{r=1; next} r && /^[ *] +[0-9]+ /{print ($1 == "*") ? $2 : $1}' "$BATS_TEST_TMPDIR/screen" | tr '\n' ' '
+}
+
+@test "a slow server never freezes the screen: with the postmaster stopped, keys sort at once, the header says no SQL, q and SIGTERM end it within a second, the terminal restored" {
+	pgt_cluster_create t3
+	echo "$t3_data" >"$BATS_FILE_TMPDIR/t3"
+	pgt_sql t3 "create role app login" >/dev/null
+	pgt_hold t3 "host=127.0.0.1 user=app dbname=postgres" 3 idle "$t3_dir/run/slow"
+	h=$PGT_HOLD_PID
+	mapfile -t app < <(cut -d' ' -f1 "$t3_dir/run/slow" | sort -n)
+	pm=$(pgt_postmaster_pid t3)
+	TOP_WIDTH=250 start_top --cluster "$t3_data"
+	wait_screen "$t3_name .*\\| SQL ok \\|"
+	wait_screen "^ +${app[2]} +app "
+	# the test's own postmaster stopped: a new connection (the refresh's
+	# SQL) now waits for its 3 s deadline; backends go on
+	echo "$pm" >"$BATS_TEST_TMPDIR/stopped"
+	kill -STOP "$pm"
+	# a second into a refresh that waits 3 s: keys answer at once
+	wait_screen "\\[refreshing 1s\\]"
+	t0=$(date +%s%N)
+	TM send-keys -t top N
+	wait_screen "sort PID asc.*\\[refreshing"
+	[ "$(ms_since "$t0")" -lt 1000 ]
+	[ "$(rows_pids)" = "${app[0]} ${app[1]} ${app[2]} " ]
+	TM send-keys -t top r
+	wait_screen "sort PID desc.*\\[refreshing"
+	[ "$(ms_since "$t0")" -lt 1500 ]
+	[ "$(rows_pids)" = "${app[2]} ${app[1]} ${app[0]} " ]
+	# the stuck refresh ends at its deadline and says so; the next one
+	# waits again: q then ends it within a second
+	wait_screen "$t3_name .*\\| no SQL: .*did not answer"
+	wait_screen "\\[refreshing 1s\\]"
+	t0=$(date +%s%N)
+	TM send-keys -t top q
+	wait_screen "EXIT=0 icanon echo END"
+	[ "$(ms_since "$t0")" -lt 1000 ]
+	# SIGTERM likewise (the first refresh, before the screen, waits its
+	# deadline too)
+	TM send-keys -t top clear Enter
+	TM send-keys -t top "$PGEVICT top --cluster $t3_data --state-dir $SD --interval 300ms; echo -n \"EXIT=\$? \"; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo END" Enter
+	wait_screen "\\[refreshing 1s\\]"
+	pane=$(TM list-panes -t top -F '#{pane_pid}')
+	pid=$(pgrep -P "$pane" -x pgevict)
+	t0=$(date +%s%N)
+	kill -TERM "$pid"
+	wait_screen "EXIT=143 icanon echo END"
+	[ "$(ms_since "$t0")" -lt 1000 ]
+	refute alive "$pid"
+	kill -CONT "$pm"
+	rm -f "$BATS_TEST_TMPDIR/stopped"
+	for p in "${app[@]}"; do alive "$p"; done
+	pgt_sql t3 "select 1" >/dev/null
+	pgt_release "$h"
+	pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$t3_data" -m fast -w stop >/dev/null
 }
