@@ -18,10 +18,18 @@ setup_file() {
 
 teardown_file() {
 	# a cluster made inside a test (a subshell) is not in pgt_cleanup's list
-	local v d
+	local v d p start
 	for v in t2 t3; do
 		[ -s "$BATS_FILE_TMPDIR/$v" ] || continue
 		d=$(cat "$BATS_FILE_TMPDIR/$v")
+		# its clients (a failed test left them), by pid while the start
+		# time still says it is the same process
+		if [ -f "${d%/data}/run/pids" ]; then
+			while read -r p start; do
+				[ "$(cut -d' ' -f22 "/proc/$p/stat" 2>/dev/null)" = "$start" ] || continue
+				kill -TERM "$p" 2>/dev/null || true
+			done <"${d%/data}/run/pids"
+		fi
 		pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$d" -m fast -w stop >/dev/null 2>&1 || true
 		# and its directory (the data directory's parent, one of ours)
 		case "${d%/data}" in /tmp/pgevict-test.*) rm -rf "${d%/data}" ;; esac
