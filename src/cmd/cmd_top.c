@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,11 +24,28 @@
 #include "pgevict/procfs.h"
 #include "top_int.h"
 
+/* Room for two kept fds per backend (prockeep.h): the soft limit on open
+ * files raised towards the hard one (at most KEEP_FDS_WANTED).  Without
+ * it, the reads past the limit open and close as before. */
+#define KEEP_FDS_WANTED 65536
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= KEEP_FDS_WANTED || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max < KEEP_FDS_WANTED ? rl.rlim_max : KEEP_FDS_WANTED;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int top_source_init(struct top_source *src, const struct options *o)
 {
 	long ps;
 
 	memset(src, 0, sizeof(*src));
+	raise_nofile();
+	prockeep_init(&src->keep, 0);
 	src->o = o;
 	src->hz = sysconf(_SC_CLK_TCK);
 	ps = sysconf(_SC_PAGESIZE);
@@ -45,6 +63,7 @@ void top_source_clear(struct top_source *src)
 	src->prev = NULL;
 	src->nprev = 0;
 	track_clear(&src->track);
+	prockeep_clear(&src->keep);
 	if (src->pfd >= 0)
 		close(src->pfd);
 	src->pfd = -1;
@@ -64,42 +83,42 @@ void top_snap_free(struct top_snap *snap)
 	free(snap);
 }
 
-/* Sample every child of the discovery into *RET_CUR (sorted); IO gets
- * rchar + wchar for the tracker. */
-static int sample(struct top_source *src, const struct session_list *l, uint64_t *io, struct top_sample **ret_cur,
+/*
+ * Sample every child of the discovery D into *RET_CUR (sorted): CPU time
+ * and RSS from discovery's own read of /proc/PID/stat (the one that gave
+ * the identity: never read twice), storage I/O from /proc/PID/io; IO gets
+ * rchar + wchar for the tracker.
+ */
+static int sample(struct top_source *src, const struct discovery *d, uint64_t *io, struct top_sample **ret_cur,
 		  size_t *ret_n)
 {
+	const struct session_list *l = &d->sessions;
 	struct top_sample *cur;
-	size_t i, n = 0;
+	size_t i;
 
 	if (!(cur = calloc(l->n ? l->n : 1, sizeof(*cur))))
 		return -ENOMEM;
 	for (i = 0; i < l->n; i++) {
 		const struct session *s = &l->v[i];
-		struct top_sample *t = &cur[n++];
-		char *text = NULL;
-		size_t len = 0;
+		struct top_sample *t = &cur[i];
+		char text[1024];
 
 		io[i] = TRACK_IO_UNKNOWN;
 		t->pid = s->pid;
 		t->start_ticks = s->start_ticks;
-		t->mono_us = clock_mono_us();
-		if (procfs_read(src->pfd, s->pid, "stat", 4096, &text, &len) == 0 &&
-		    (top_parse_stat(text, len, t) < 0 || t->start_ticks != s->start_ticks))
-			t->stat_ok = false;   /* not ours: a pid reused in between */
-		free(text);
-		text = NULL;
-		t->start_ticks = s->start_ticks;
-		if (t->stat_ok && procfs_read(src->pfd, s->pid, "io", 1024, &text, NULL) == 0) {
+		t->mono_us = d->mono_us;
+		t->stat_ok = true;
+		t->cpu_ticks = s->cpu_ticks;
+		t->rss_pages = s->rss_pages;
+		if (prockeep_read(&src->keep, src->pfd, s->pid, s->start_ticks, PROCKEEP_IO, text, sizeof(text)) > 0) {
 			top_parse_io(text, t);
 			if (track_parse_io(text, &io[i]) < 0)
 				io[i] = TRACK_IO_UNKNOWN;
 		}
-		free(text);
 	}
-	top_samples_sort(cur, n);
+	top_samples_sort(cur, l->n);
 	*ret_cur = cur;
-	*ret_n = n;
+	*ret_n = l->n;
 	return 0;
 }
 
@@ -178,7 +197,8 @@ static int make_rows(const struct top_source *src, struct top_snap *snap, const 
 int top_refresh(struct top_source *src, bool first, struct top_snap **ret)
 {
 	const struct options *o = src->o;
-	struct discover_opts dopts = { .cluster_spec = o->cluster, .no_sql = o->no_sql, .dsn = o->dsn };
+	struct discover_opts dopts = { .cluster_spec = o->cluster, .no_sql = o->no_sql, .dsn = o->dsn,
+				       .keep = &src->keep };
 	struct top_snap *snap;
 	struct top_sample *cur = NULL;
 	size_t ncur = 0;
@@ -202,7 +222,7 @@ int top_refresh(struct top_source *src, bool first, struct top_snap **ret)
 		r = -ENOMEM;
 		goto out;
 	}
-	if ((r = sample(src, &snap->d.sessions, io, &cur, &ncur)) < 0 ||
+	if ((r = sample(src, &snap->d, io, &cur, &ncur)) < 0 ||
 	    (r = track_update(&src->track, &snap->d.sessions, io, snap->d.now_us)) < 0 ||
 	    (r = make_headers(o, snap)) < 0 || (r = make_rows(src, snap, cur, ncur)) < 0)
 		goto out;
@@ -210,6 +230,7 @@ int top_refresh(struct top_source *src, bool first, struct top_snap **ret)
 	src->prev = cur;
 	src->nprev = ncur;
 	cur = NULL;
+	prockeep_sweep(&src->keep);   /* the files of processes gone closed */
 	*ret = snap;
 	snap = NULL;
 	r = 0;

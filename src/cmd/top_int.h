@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "pgevict/cmd.h"
+#include "pgevict/prockeep.h"
 #include "pgevict/top.h"
 #include "pgevict/track.h"
 
@@ -28,6 +29,7 @@ struct top_source {
 	struct top_sample *prev;     /* the last refresh's samples, sorted */
 	size_t nprev;
 	struct tracker track;        /* state ages without SQL */
+	struct prockeep keep;        /* each child's title and io, kept open */
 };
 
 /* One finished refresh: everything a screen shows of it. */
@@ -98,9 +100,9 @@ void top_worker_ask(struct top_worker *w);
  * a refresh's failure (-ENOMEM), *RET_BUSY_MS how long the one in flight
  * has run (0: none). */
 struct top_snap *top_worker_take(struct top_worker *w, int *ret_err, int64_t *ret_busy_ms);
-/* Stop it, waiting at most WAIT_MS for the thread to free its state; it
- * then parks until the process ends (never joined), as does a thread
- * stuck where nothing interrupts it.  Call once, at the end. */
+/* Stop it: joined and freed when the thread ends within WAIT_MS; else
+ * left to end with the process (a refresh stuck where nothing interrupts
+ * it).  Call once, at the end. */
 void top_worker_stop(struct top_worker *w, int wait_ms);
 
 /*

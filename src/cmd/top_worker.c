@@ -12,12 +12,11 @@
  *
  * Stopping: a flag under the mutex, also read by pgsql's interrupt so
  * that an SQL wait in flight gives up within its poll slice (100 ms);
- * the thread then frees its state and parks until the process ends (it
- * is never joined: libproc2 keeps buffers per thread that it never frees,
- * which only a thread still alive holds).  The screen waits a moment for
- * that; a thread stuck where nothing interrupts it ends with the process,
- * its state with it.  The thread blocks every asynchronous signal:
- * SIGINT, SIGTERM, SIGHUP and SIGWINCH are the screen's.
+ * the screen waits a moment for the thread to end, then joins it and
+ * frees its state; a thread stuck where nothing interrupts it is left to
+ * end with the process, its state with it.  The thread blocks every
+ * asynchronous signal: SIGINT, SIGTERM, SIGHUP and SIGWINCH are the
+ * screen's.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -39,14 +38,14 @@ struct top_worker {
 	atomic_bool quit;
 	bool want;                   /* a refresh asked for, not started */
 	bool busy;                   /* one is running */
-	bool done;                   /* stopped, its state freed: parked */
+	bool done;                   /* the thread has ended its loop */
 	int64_t busy_since_us;
 	struct top_snap *ready;      /* finished, not taken */
 	int err;                     /* a refresh's failure, not taken */
 };
 
-/* A stopped worker, parked: it lives until the process ends. */
-static struct top_worker *parked;
+/* A worker left to end with the process (stuck): kept reachable. */
+static struct top_worker *left;
 
 static void *run(void *arg)
 {
@@ -75,13 +74,9 @@ static void *run(void *arg)
 		}
 		pthread_cond_broadcast(&w->cv);
 	}
-	top_snap_free(w->ready);
-	w->ready = NULL;
-	top_source_clear(&w->src);
 	w->done = true;
 	pthread_cond_broadcast(&w->cv);
-	for (;;)
-		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
@@ -159,6 +154,7 @@ struct top_snap *top_worker_take(struct top_worker *w, int *ret_err, int64_t *re
 void top_worker_stop(struct top_worker *w, int wait_ms)
 {
 	struct timespec until;
+	bool done;
 
 	if (!w)
 		return;
@@ -169,14 +165,24 @@ void top_worker_stop(struct top_worker *w, int wait_ms)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	parked = w;
 	pthread_mutex_lock(&w->mu);
 	atomic_store(&w->quit, true);
 	pthread_cond_broadcast(&w->cv);
 	while (!w->done && pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0)
 		;
-	if (w->done)
-		pgsql_set_interrupt(-1, NULL, NULL);
+	done = w->done;
 	pthread_mutex_unlock(&w->mu);
-	pthread_detach(w->thread);
+	if (!done) {
+		/* stuck where nothing interrupts it: it ends with the process */
+		left = w;
+		pthread_detach(w->thread);
+		return;
+	}
+	pthread_join(w->thread, NULL);
+	pgsql_set_interrupt(-1, NULL, NULL);
+	top_snap_free(w->ready);
+	top_source_clear(&w->src);
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
 }

@@ -42,49 +42,6 @@ int top_col_parse(const char *name)
 	return -1;
 }
 
-int top_parse_stat(const char *text, size_t len, struct top_sample *ret)
-{
-	unsigned long long v[22];
-	const char *p = NULL, *end = text + len;
-	size_t i, k;
-
-	/* the command name may hold anything, ')' too: the last one ends it */
-	for (i = 0; i < len; i++)
-		if (text[i] == ')')
-			p = text + i;
-	if (!p || p + 2 >= end || p[1] != ' ')
-		return -EINVAL;
-	p += 2;
-	/* field 3 is the state letter; fields 4.. are numbers */
-	if (p + 1 >= end || p[1] != ' ')
-		return -EINVAL;
-	p += 2;
-	for (k = 0; k < 22; k++) {
-		char *e;
-		if (p >= end)
-			return -EINVAL;
-		errno = 0;
-		v[k] = strtoull(p, &e, 10);
-		if (e == p && *p != '-')
-			return -EINVAL;
-		if (*p == '-') {       /* negative fields (priority, nice): skip */
-			strtoll(p, &e, 10);
-			v[k] = 0;
-		}
-		p = e;
-		while (p < end && *p == ' ')
-			p++;
-		if (k == 21)
-			break;
-	}
-	/* v[0] is field 4: utime 14, stime 15, starttime 22, rss 24 */
-	ret->cpu_ticks = v[10] + v[11];
-	ret->start_ticks = v[18];
-	ret->rss_pages = (long long)v[20];
-	ret->stat_ok = true;
-	return 0;
-}
-
 static int io_field(const char *text, const char *name, unsigned long long *ret)
 {
 	size_t n = strlen(name);
