@@ -52,8 +52,9 @@ teardown() {
 		kill -CONT "$(cat "$BATS_TEST_TMPDIR/stopped")" 2>/dev/null || true
 	fi
 	# a lockdown a failed test left behind: the original back, reloaded
-	if [ -f "$BATS_TEST_TMPDIR/hba.orig" ] && ! cmp -s "$BATS_TEST_TMPDIR/hba.orig" "$t1_data/pg_hba.conf"; then
-		"$PGEVICT" --cluster "$t1_data" unlock --state-dir "$SD" >/dev/null 2>&1 ||
+	if [ -f "$BATS_TEST_TMPDIR/hba.orig" ]; then
+		cmp -s "$BATS_TEST_TMPDIR/hba.orig" "$t1_data/pg_hba.conf" ||
+			"$PGEVICT" --cluster "$t1_data" unlock --state-dir "$SD" >/dev/null 2>&1 ||
 			{ cp -p "$BATS_TEST_TMPDIR/hba.orig" "$t1_data/pg_hba.conf"
 			  pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$t1_data" reload >/dev/null; }
 	fi
