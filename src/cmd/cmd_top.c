@@ -4,9 +4,13 @@
  * the kernel, with SQL when it can be had (command).
  *
  * Owns the refresh (discovery, the /proc samples of each session, the
- * rows and the per-cluster headers) and --batch: the same header and rows
- * as plain text, one block per refresh.  The pure parts (rates, counts,
- * order, cells) are core's top.c; the full-screen view is top_screen.c.
+ * rows and the per-cluster headers: a snapshot, made from a source that
+ * carries the last samples, the state timings and the kept /proc files to
+ * the next), the view of a snapshot (the operator's filter, order and
+ * marks), and --batch: the same header and rows as plain text, one block
+ * per refresh.  The pure parts (rates, counts, order, cells) are core's
+ * top.c; the refresh thread is top_worker.c, the full-screen view
+ * top_screen.c.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -3,10 +3,12 @@
  * top_screen.c -- `pgevict top`'s full-screen view (command, ncurses).
  *
  * Owns the screen, the keys and the terminal's state: drawing the rows of
- * cmd_top.c's refresh, the filter prompt (the CLI's selector language),
- * the sort keys, marks, and the ladder on keys (cancel, terminate, sever
- * through evict.h, after a confirmation that shows the plan; outcomes per
- * row; the same syslog trail as the CLI).  The terminal is given back on
+ * the snapshot the refresh thread (top_worker.c) handed over last, asking
+ * it for the next one and taking it without ever waiting on it, the
+ * filter prompt (the CLI's selector language), the sort keys, marks, the
+ * ladder on keys (cancel, terminate, sever through evict.h, after a
+ * confirmation that shows the plan; outcomes per row; the same syslog
+ * trail as the CLI) and the L key (top_lock.c).  The terminal is given back on
  * every way out: q, SIGINT, SIGTERM (a flag, the loop ends), exit() (an
  * atexit handler) and a crash (a handler that restores the saved termios
  * and leaves the alternate screen, then dies of the same signal).
