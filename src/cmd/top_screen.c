@@ -455,7 +455,13 @@ static int key(struct screen *sc, int ch, bool *refresh_now)
 	case 'M': v->sort = TOP_RSS; v->desc = true; break;
 	case 'N': v->sort = TOP_PID; v->desc = false; break;
 	case 'p': sc->paused = !sc->paused; return 0;
-	case 'a': v->all = !v->all; remember_sel(sc); return top_view_rows(v);
+	case 'a': {
+		int r;
+		v->all = !v->all;
+		if ((r = top_view_rows(v)) == 0)
+			reselect(sc);
+		return r;
+	}
 	case '/': return prompt_filter(sc);
 	case ' ':
 		if (sc->sel < v->nrows) {
