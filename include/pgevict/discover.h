@@ -23,6 +23,9 @@ struct discover_opts {
 	const char *cluster_spec;    /* data directory, port or cluster_name */
 	bool no_sql;                 /* skip SQL enrichment */
 	const char *dsn;             /* conninfo overriding the default */
+	struct prockeep *keep;       /* titles read through fds kept from one
+	                                discovery to the next (prockeep.h);
+	                                NULL: opened and closed each time */
 	const char *proc_root;       /* "/proc" unless a test says otherwise
 	                                (the per-process reads, the
 	                                postmaster's root for its socket
@@ -43,6 +46,9 @@ struct discovery {
 	struct session_list sessions;   /* every child of every postmaster,
 	                                   grouped by cluster, by pid */
 	int64_t now_us;                 /* when the scan started */
+	int64_t mono_us;                /* when the process table was read
+	                                   (clock_mono_us): the time of each
+	                                   session's cpu_ticks */
 };
 
 /*
