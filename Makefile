@@ -28,7 +28,7 @@ OPT     ?= -O2 -g
 SANLD   :=
 endif
 
-PKGS    := libnl-3.0 libnl-route-3.0 libpq json-c libpcap inih libsystemd ncursesw
+PKGS    := libproc2 libnl-3.0 libnl-route-3.0 libpq json-c libpcap inih libsystemd ncursesw
 # Recursive (=) so that pkg-config runs after `make deps` installed them.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))

@@ -4,7 +4,7 @@
 # the demo and the bench need, when they are missing.  Needs root for the
 # install; says what is missing otherwise.
 set -eu
-PKGS="build-essential pkg-config libnl-3-dev libnl-route-3-dev
+PKGS="build-essential pkg-config libproc2-dev libnl-3-dev libnl-route-3-dev
 libpcap-dev libpq-dev libjson-c-dev libcmocka-dev
 postgresql postgresql-client bats iproute2 procps lsof clang libclang-rt-14-dev
 util-linux hyperfine jq strace libinih-dev libsystemd-dev systemd dsniff

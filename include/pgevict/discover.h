@@ -27,14 +27,11 @@ struct discover_opts {
 	                                discovery to the next (prockeep.h);
 	                                NULL: opened and closed each time */
 	const char *proc_root;       /* "/proc" unless a test says otherwise
-	                                (the per-process reads, the
-	                                postmaster's root for its socket
-	                                too; libproc2's table scan reads
-	                                /proc whatever it says, and so do
-	                                our own links, /proc/self/fd/N for
-	                                libpq and /proc/thread-self/ns/net:
-	                                tests of the join go through join.h's
-	                                tables instead) */
+	                                (the table, the per-process reads,
+	                                the postmaster's root for its socket
+	                                too; our own links, /proc/self/fd/N
+	                                for libpq and /proc/thread-self/ns/net,
+	                                are /proc's whatever it says) */
 };
 
 struct discovery {

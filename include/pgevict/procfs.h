@@ -2,10 +2,11 @@
 /*
  * procfs.h -- the /proc adapter.
  *
- * Owns reading processes: the whole table (one read of each process's
- * stat) and the per-process files (titles, fd links, cwd files,
- * namespaces), all through openat() on a /proc directory fd, so tests can
- * aim the readers at a fixture tree.  It decides
+ * Owns reading processes: the whole table (each process's stat: the
+ * host's through libproc2, a test's tree or top's kept files directly)
+ * and the per-process files (titles, fd links, cwd files, namespaces),
+ * through openat() on a /proc directory fd, so tests can aim the readers
+ * at a fixture tree.  It decides
  * nothing about PostgreSQL.  Reading other users' fd and cwd needs root
  * (CAP_SYS_PTRACE / CAP_DAC_READ_SEARCH).
  */
@@ -40,9 +41,10 @@ struct proc_table {
 };
 
 /* Every process under PROC_DIRFD (not threads), each from one read of its
- * stat file (through KEEP's kept fd when it has one for that pid:
- * prockeep.h; KEEP may be NULL).  A process that exits meanwhile is left
- * out.  0 or -errno. */
+ * stat file: through libproc2 when PROC_DIRFD is the host's /proc and
+ * KEEP is NULL, else directly (through KEEP's kept fd when it has one for
+ * that pid: prockeep.h).  A process that exits meanwhile is left out.  0
+ * or -errno. */
 int procfs_scan(int proc_dirfd, struct prockeep *keep, struct proc_table *ret);
 
 /* Read the command lines (titles) of the N processes PIDS, one read of at

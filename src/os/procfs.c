@@ -2,9 +2,13 @@
 /*
  * procfs.c -- the /proc adapter (see procfs.h).
  *
- * The process table is one readdir of /proc and one read of each
- * process's stat (procstat.h parses it): pid, parent, state, start time,
- * CPU time and resident pages from the same read.
+ * The process table: pid, parent, state, start time, CPU time and
+ * resident pages, from each process's stat alone.  The host's /proc is
+ * read through libproc2 (procps-ng 4, the successor of libprocps), asking
+ * only for stat's fields; a /proc tree of a test's own, and top's refresh,
+ * whose stat files are kept open from one refresh to the next
+ * (prockeep.h, which libproc2 cannot reuse), are read directly: one
+ * readdir and one read of each stat, parsed by procstat.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,7 +18,12 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
+
+#include <libproc2/pids.h>
 
 #include "pgevict/clock.h"
 #include "pgevict/fileio.h"
@@ -84,16 +93,86 @@ static int grow(struct proc_entry **v, size_t n, size_t *cap)
 	return 0;
 }
 
+/* Count each process's children in T (sorted). */
+static void count_children(struct proc_table *t)
+{
+	size_t k;
+
+	for (k = 0; k < t->n; k++) {
+		struct proc_entry *p = procfs_find(t, t->v[k].ppid);
+		if (p)
+			p->nchildren++;
+	}
+}
+
+/* Is FD the root of the procfs we run under (not a test's tree)? */
+static bool host_proc(int fd)
+{
+	struct statfs sf;
+	struct stat st, self;
+
+	if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC || fstat(fd, &st) < 0 ||
+	    stat("/proc", &self) < 0)
+		return false;
+	return st.st_dev == self.st_dev && st.st_ino == self.st_ino;
+}
+
+/* The host's table through libproc2: only stat's fields are asked for, so
+ * it reads /proc/PID/stat alone.  0 or -errno. */
+static int scan_libproc2(struct proc_table *ret)
+{
+	enum pids_item items[] = { PIDS_ID_PID, PIDS_ID_PPID, PIDS_STATE, PIDS_TICS_BEGAN, PIDS_TICS_ALL, PIDS_RSS };
+	enum { I_PID, I_PPID, I_STATE, I_BEGAN, I_TICS, I_RSS };
+	struct pids_info *info = NULL;
+	struct pids_fetch *f;
+	struct proc_entry *v = NULL;
+	int i, n, r;
+
+	ret->mono_us = clock_mono_us();
+	if ((r = procps_pids_new(&info, items, (int)(sizeof(items) / sizeof(items[0])))) < 0)
+		return r;
+	if (!(f = procps_pids_reap(info, PIDS_FETCH_TASKS_ONLY))) {
+		r = errno ? -errno : -EIO;
+		goto out;
+	}
+	n = f->counts->total;
+	if (!(v = calloc(n > 0 ? (size_t)n : 1, sizeof(*v)))) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct pids_stack *s = f->stacks[i];
+		v[i].pid = PIDS_VAL(I_PID, s_int, s, info);
+		v[i].ppid = PIDS_VAL(I_PPID, s_int, s, info);
+		v[i].state = PIDS_VAL(I_STATE, s_ch, s, info);
+		v[i].start_ticks = PIDS_VAL(I_BEGAN, ull_int, s, info);
+		v[i].cpu_ticks = PIDS_VAL(I_TICS, ull_int, s, info);
+		v[i].rss_pages = (long long)PIDS_VAL(I_RSS, ul_int, s, info);
+	}
+	qsort(v, (size_t)n, sizeof(*v), cmp_entry);
+	ret->v = v;
+	ret->n = (size_t)n;
+	v = NULL;
+	count_children(ret);
+	r = 0;
+out:
+	free(v);
+	procps_pids_unref(&info);
+	return r;
+}
+
 int procfs_scan(int proc_dirfd, struct prockeep *keep, struct proc_table *ret)
 {
 	struct proc_entry *v = NULL;
 	struct dirent *de;
-	size_t n = 0, cap = 0, k;
+	size_t n = 0, cap = 0;
 	DIR *d;
 	int fd, r = 0;
 
 	ret->v = NULL;
 	ret->n = 0;
+	if (!keep && host_proc(proc_dirfd))
+		return scan_libproc2(ret);
 	if ((fd = openat(proc_dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -errno;
 	if (!(d = fdopendir(fd))) {
@@ -132,11 +211,7 @@ int procfs_scan(int proc_dirfd, struct prockeep *keep, struct proc_table *ret)
 	ret->v = v;
 	ret->n = n;
 	v = NULL;
-	for (k = 0; k < ret->n; k++) {
-		struct proc_entry *p = procfs_find(ret, ret->v[k].ppid);
-		if (p)
-			p->nchildren++;
-	}
+	count_children(ret);
 out:
 	free(v);
 	closedir(d);
