@@ -37,11 +37,12 @@ WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Werror
 HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 CFLAGS  ?=
-ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -Iinclude $(PKG_CFLAGS) \
+# -pthread: top refreshes on a thread of its own (src/cmd/top_worker.c).
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -pthread $(OPT) $(WARN) $(HARDEN) -Iinclude $(PKG_CFLAGS) \
              -DPGEVICT_VERSION=\"$(VERSION)\" -MMD -MP $(CFLAGS)
 LDFLAGS ?=
 # Full RELRO for the program: the GOT is read-only once it has started.
-PROG_LDFLAGS := -Wl,-z,relro,-z,now
+PROG_LDFLAGS := -pthread -Wl,-z,relro,-z,now
 VERSION := 0.1.0
 
 LAYERS   := core os engine cmd

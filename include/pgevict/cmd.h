@@ -102,6 +102,40 @@ void cmd_evict_syslog(void *rule, enum action action, const struct session *s, c
 int cmd_evict_report(const struct options *o, enum action action, const struct plan *plan,
 		     const struct evict_result *res, bool destroy_unsupported);
 
+/*
+ * lockdown and unlock for a front end that shows the plan and asks before
+ * it goes (top's L key; cmd_lockdown.c): the same facts, plans, engine and
+ * syslog trail as `pgevict lockdown` and `pgevict unlock`, with O's
+ * --state-dir and --hba-file, on cluster C (borrowed from the front end's
+ * discovery).  Every line goes to REP's say and note, the proof to its
+ * result (unescaped: the front end escapes); nothing to stdout or stderr.
+ * REP's kick is not called (no --kick).  Need root.
+ */
+struct lockapply_report;
+struct lock_preview {
+	bool unlock;                 /* the cluster has a lockdown record: the
+	                                plan is unlock's */
+	int status;                  /* 0; else the exit status of a refusal
+	                                (said through REP) */
+	char *hba_path;              /* the file */
+	char *text;                  /* lockdown: the new pg_hba.conf; unlock:
+	                                the original it puts back; NULL */
+	bool file_locked;            /* the file is (to be) replaced */
+	bool displaced;              /* unlock: someone else wrote the file since
+	                                the lockdown (kept aside) */
+	char sha[65];                /* sha256 of the file when planned, "" */
+};
+/* The plan for C, nothing touched (no state directory made, no lock
+ * taken).  Returns *RET's status; lock_preview_clear(RET) in any case. */
+int cmd_lock_preview(const struct options *o, const struct pg_cluster *c, const struct lockapply_report *rep,
+		     struct lock_preview *ret);
+/* Carry out what SHOWN planned: the facts read again under the lock,
+ * refused when the file, its path or the record changed since.  The exit
+ * status of `pgevict lockdown` or `unlock`. */
+int cmd_lock_go(const struct options *o, const struct pg_cluster *c, const struct lock_preview *shown,
+		const struct lockapply_report *rep);
+void lock_preview_clear(struct lock_preview *pv);
+
 /* Shared by the commands (cmd_common.c). */
 
 /* Run discovery for O, reporting failures and SQL gaps on stderr once.

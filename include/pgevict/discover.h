@@ -23,15 +23,15 @@ struct discover_opts {
 	const char *cluster_spec;    /* data directory, port or cluster_name */
 	bool no_sql;                 /* skip SQL enrichment */
 	const char *dsn;             /* conninfo overriding the default */
+	struct prockeep *keep;       /* titles read through fds kept from one
+	                                discovery to the next (prockeep.h);
+	                                NULL: opened and closed each time */
 	const char *proc_root;       /* "/proc" unless a test says otherwise
-	                                (the per-process reads, the
-	                                postmaster's root for its socket
-	                                too; libproc2's table scan reads
-	                                /proc whatever it says, and so do
-	                                our own links, /proc/self/fd/N for
-	                                libpq and /proc/thread-self/ns/net:
-	                                tests of the join go through join.h's
-	                                tables instead) */
+	                                (the table, the per-process reads,
+	                                the postmaster's root for its socket
+	                                too; our own links, /proc/self/fd/N
+	                                for libpq and /proc/thread-self/ns/net,
+	                                are /proc's whatever it says) */
 };
 
 struct discovery {
@@ -43,6 +43,9 @@ struct discovery {
 	struct session_list sessions;   /* every child of every postmaster,
 	                                   grouped by cluster, by pid */
 	int64_t now_us;                 /* when the scan started */
+	int64_t mono_us;                /* when the process table was read
+	                                   (clock_mono_us): the time of each
+	                                   session's cpu_ticks */
 };
 
 /*

@@ -8,6 +8,7 @@
 #ifndef PGEVICT_ESCAPE_H
 #define PGEVICT_ESCAPE_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 /*
@@ -17,6 +18,11 @@
  * failure; S NULL gives "-".
  */
 char *escape_term(const char *s);
+
+/* escape_term of the text FMT and AP make (outside strings in it as they
+ * are; our own words have no control character nor backslash, so only
+ * theirs change).  Malloc'd; NULL on allocation failure. */
+char *escape_term_vfmt(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* Terminal columns of an escape_term() result: one per code point, two
  * for East Asian wide ones. */

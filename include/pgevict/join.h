@@ -35,6 +35,8 @@ struct join_proc {
 	                                     unknown (then no SQL row is it) */
 	unsigned long long start_ticks;   /* stat field 22 */
 	char state;
+	unsigned long long cpu_ticks;     /* utime + stime, from the same read */
+	long long rss_pages;
 	const char *title;                /* cleaned cmdline; NULL: it vanished */
 	int socks_err;                    /* 0: socks are its socket fds (all
 	                                     of them, or the one its client was

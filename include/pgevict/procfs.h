@@ -2,10 +2,11 @@
 /*
  * procfs.h -- the /proc adapter.
  *
- * Owns reading processes: the whole table through libproc2 (the successor
- * of libprocps), and the few per-process files libproc2 does not give
- * (fd links, cwd files, namespaces) through openat() on a /proc directory
- * fd, so tests can aim those readers at a fixture tree.  It decides
+ * Owns reading processes: the whole table (each process's stat: the
+ * host's through libproc2, a test's tree or top's kept files directly)
+ * and the per-process files (titles, fd links, cwd files, namespaces),
+ * through openat() on a /proc directory fd, so tests can aim the readers
+ * at a fixture tree.  It decides
  * nothing about PostgreSQL.  Reading other users' fd and cwd needs root
  * (CAP_SYS_PTRACE / CAP_DAC_READ_SEARCH).
  */
@@ -19,11 +20,15 @@
 
 #include "pgevict/snapshot.h"
 
+struct prockeep;
+
 struct proc_entry {
 	pid_t pid;
 	pid_t ppid;
 	char state;                       /* R S D T Z ... */
 	unsigned long long start_ticks;   /* stat field 22 */
+	unsigned long long cpu_ticks;     /* utime + stime (14, 15), as read */
+	long long rss_pages;              /* resident pages (24), as read */
 	unsigned nchildren;
 	char *cmdline;                    /* argv joined by blanks; NULL until
 	                                     procfs_fill_cmdlines */
@@ -32,17 +37,22 @@ struct proc_entry {
 struct proc_table {
 	struct proc_entry *v;             /* sorted by pid */
 	size_t n;
+	int64_t mono_us;                  /* when it was read (clock_mono_us) */
 };
 
-/* Every process on the host (not threads).  0 or -errno. */
-int procfs_scan(struct proc_table *ret);
+/* Every process under PROC_DIRFD (not threads), each from one read of its
+ * stat file: through libproc2 when PROC_DIRFD is the host's /proc and
+ * KEEP is NULL, else directly (through KEEP's kept fd when it has one for
+ * that pid: prockeep.h).  A process that exits meanwhile is left out.  0
+ * or -errno. */
+int procfs_scan(int proc_dirfd, struct prockeep *keep, struct proc_table *ret);
 
 /* Read the command lines (titles) of the N processes PIDS, one read of at
- * most TITLE_MAX bytes each, cleaned by title_clean (title.h).
- * Processes that vanished keep cmdline NULL.  0 or -ENOMEM.  (libproc2's
- * select would read stat, status and cmdline for each, 255 pids a call:
- * three times the cost for what the scan already has.) */
-int procfs_fill_cmdlines(struct proc_table *t, int proc_dirfd, const pid_t *pids, size_t n);
+ * most TITLE_MAX bytes each (through KEEP's fds when not NULL:
+ * prockeep.h), cleaned by title_clean (title.h).
+ * Processes that vanished keep cmdline NULL.  0 or -ENOMEM. */
+int procfs_fill_cmdlines(struct proc_table *t, int proc_dirfd, const pid_t *pids, size_t n,
+			 struct prockeep *keep);
 
 /* The entry for PID, or NULL.  Binary search. */
 struct proc_entry *procfs_find(const struct proc_table *t, pid_t pid);

@@ -96,6 +96,9 @@ struct session {
 	unsigned long long start_ticks; /* identity together with pid */
 	int64_t start_us;            /* backend start, epoch microseconds */
 	char proc_state;             /* R S D T Z ..., '?' if unknown */
+	unsigned long long cpu_ticks; /* utime + stime and resident pages, */
+	long long rss_pages;         /* from the stat read that gave
+	                                start_ticks and proc_state */
 	struct pg_cluster *cluster;  /* not owned */
 
 	char *title;                 /* raw title, trailing NULs/blanks cut */

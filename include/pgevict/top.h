@@ -25,7 +25,8 @@
 struct top_sample {
 	pid_t pid;
 	unsigned long long start_ticks;
-	bool stat_ok;                /* cpu_ticks and rss_pages are known */
+	bool stat_ok;                /* cpu_ticks and rss_pages are known
+	                                (procstat.h, read with the identity) */
 	unsigned long long cpu_ticks; /* utime + stime */
 	long long rss_pages;
 	bool io_ok;                  /* /proc/PID/io could be read */
@@ -57,10 +58,6 @@ const char *top_col_name(enum top_col c);
 
 /* The column named NAME (case-insensitive, "cpu" or "CPU%"), or -1. */
 int top_col_parse(const char *name);
-
-/* Parse /proc/PID/stat: start time (field 22), utime + stime (14, 15),
- * rss in pages (24).  0 or -EINVAL. */
-int top_parse_stat(const char *text, size_t len, struct top_sample *ret);
 
 /* Parse /proc/PID/io: read_bytes and write_bytes (storage I/O).
  * 0 or -EINVAL. */

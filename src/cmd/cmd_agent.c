@@ -47,13 +47,12 @@
  * whole line is escaped here, once: callers pass outside text as it is. */
 void agent_say(int prio, const char *fmt, ...)
 {
-	char buf[512], *e;
+	char *e;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	e = escape_term_vfmt(fmt, ap);
 	va_end(ap);
-	e = escape_term(buf);
 	fprintf(stderr, "pgevict: %s\n", e ? e : "out of memory");
 	syslog(prio, "%s", e ? e : "out of memory");
 	free(e);

@@ -2,14 +2,19 @@
 /*
  * cmd_lockdown.c -- `pgevict lockdown | unlock | status` (command).
  *
- * Each runs options -> facts -> plan -> apply -> output: the facts are
- * gathered here (the cluster from discovery, its state directory locked
- * and its record loaded, pg_hba.conf read through its directory), the
- * plan is lockplan.h's (pure: which file, what bytes, which probe, the
- * steps and their undo, the refusals), the steps are carried out by
- * lockapply.h, and what they report is printed here, escaped.  status
- * reads the record, hashes the file on disk and asks PostgreSQL (a probe)
- * which rules are in force.
+ * Each runs options -> facts -> plan -> apply -> output: the facts and
+ * the plans are lockdown_facts.c's (the cluster from discovery, its state
+ * directory locked and its record loaded, pg_hba.conf read through its
+ * directory; lockplan.h decides, pure: which file, what bytes, which
+ * probe, the steps and their undo, the refusals), the steps are carried
+ * out by lockapply.h, and what they report is printed here, escaped.
+ * status reads the record, hashes the file on disk and asks PostgreSQL (a
+ * probe) which rules are in force.
+ *
+ * The same facts, plans and engine serve a front end that shows the plan
+ * and asks before it goes (cmd_lock_preview, cmd_lock_go: top's L key):
+ * its lines go to its callbacks instead of stdout and stderr, and what it
+ * confirmed is checked against the facts read again under the lock.
  *
  * pg_hba.conf is the operator's --hba-file, else discovery's.  Its
  * directory is resolved once (fileio.h's file_resolve: no symlink anyone
@@ -20,55 +25,21 @@
  * --hba-file names it.  Every message escapes what came from outside.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <pwd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
-
-#include "pgevict/clock.h"
-#include "pgevict/cmd.h"
 #include "pgevict/escape.h"
 #include "pgevict/evict.h"
-#include "pgevict/lockapply.h"
-#include "pgevict/lockplan.h"
-#include "pgevict/lockstate.h"
 #include "pgevict/pgsql.h"
 #include "pgevict/procfs.h"
 #include "pgevict/sha256.h"
 #include "pgevict/timefmt.h"
+#include "lockdown_int.h"
 
 #define PROBE_USER LOCKPLAN_PROBE_USER
 #define PROBE_DB LOCKPLAN_PROBE_DB
-
-/* One line on stderr.  Paths, names and PostgreSQL's words in it come
- * from outside: the whole line goes through escape_term (our own text has
- * no control character nor backslash, so only theirs changes). */
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	char *raw = NULL, *esc;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&raw, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		fputs("pgevict: out of memory\n", stderr);
-		return;
-	}
-	esc = escape_term(raw);
-	fprintf(stderr, "pgevict: %s\n", esc ? esc : "out of memory");
-	free(esc);
-	free(raw);
-}
 
 /* S escaped for stdout; valid until the eighth call after (a ring, freed
  * by tfree). */
@@ -111,283 +82,6 @@ static void print_lines(const char *text)
 	}
 }
 
-/* Everything one run works on: the facts. */
-struct lk {
-	const struct options *o;
-	struct discovery d;
-	struct pg_cluster *c;
-	char *key;                   /* the cluster's state key (cluster_state_key) */
-	int rootfd;                  /* the postmaster's root: its files, even
-	                                in a container (procfs_open_root) */
-	char *hba_path;              /* as named: --hba-file, discovery, the
-	                                state; a path inside rootfd */
-	int hba_dirfd;               /* its directory (file_resolve), -1 */
-	char *hba_name;              /* the file's name in it */
-	int hba_err;                 /* -errno of file_resolve, 0 */
-	struct stat hba_dir_st;
-	struct lockdir dir;
-	struct lockstate st;
-	bool have_state;
-	char *cur;                   /* pg_hba.conf on disk now */
-	size_t cur_len;
-	struct stat cur_st;
-	int cur_err;                 /* -errno reading it, 0 */
-	char cur_sha[SHA256_HEX_LEN];
-	char *orig;                  /* the saved original (a record with file_locked) */
-	size_t orig_len;
-	int orig_err;
-	char manager[64];            /* a configuration manager running, "" */
-	json_object *notes;          /* array of strings */
-};
-
-static void note(struct lk *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(struct lk *k, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	json_object_array_add(k->notes, json_object_new_string(buf));   /* exact bytes */
-	if (!k->o->json)
-		say("%s", buf);                                            /* escaped */
-}
-
-static void lk_clear(struct lk *k)
-{
-	discovery_clear(&k->d);
-	free(k->key);
-	if (k->rootfd >= 0)
-		close(k->rootfd);
-	free(k->hba_path);
-	if (k->hba_dirfd >= 0)
-		close(k->hba_dirfd);
-	free(k->hba_name);
-	tfree();
-	lockdir_close(&k->dir);
-	lockstate_clear(&k->st);
-	free(k->cur);
-	free(k->orig);
-	json_object_put(k->notes);
-}
-
-/* Discover, pick the one cluster, reach its files.  0 or an exit status. */
-static int collect(struct lk *k, const struct options *o)
-{
-	int r, proc;
-
-	k->o = o;
-	k->dir.lock_fd = -1;
-	k->hba_dirfd = -1;
-	k->rootfd = -1;
-	k->notes = json_object_new_array();
-	if ((r = cmd_discover(o, &k->d)) != 0)
-		return r;
-	if (k->d.clusters.n == 0) {
-		say("no running PostgreSQL cluster found");
-		return 1;
-	}
-	if (k->d.clusters.n > 1 && !o->cluster) {
-		say("%zu clusters run on this host; name one with --cluster (data directory, port or cluster_name)",
-		    k->d.clusters.n);
-		return EXIT_USAGE;
-	}
-	k->c = k->d.clusters.v[0];
-	/* Its files are the ones its root reaches (a container's own, in
-	 * its mount namespace), never ours at the same path. */
-	proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	r = proc < 0 ? -errno : procfs_open_root(proc, k->c->pid, k->c->start_ticks, &k->rootfd);
-	if (proc >= 0)
-		close(proc);
-	if (r < 0) {
-		say("cannot reach the files of the postmaster (pid %d): %s", (int)k->c->pid,
-		    r == -ESRCH ? "it has exited" : strerror(-r));
-		return 1;
-	}
-	if (!(k->key = cluster_state_key(k->c))) {
-		say("out of memory");
-		return 1;
-	}
-	return 0;
-}
-
-static struct lockplan_cluster plan_cluster(const struct lk *k)
-{
-	return (struct lockplan_cluster){ k->key, k->c->data_dir, k->c->owner_name, k->c->listen_addr,
-					  k->c->hba_file, k->c->hba_conflict };
-}
-
-static struct lockplan_opts plan_opts(const struct options *o)
-{
-	return (struct lockplan_opts){ o->total, o->dry_run, o->kick, o->hba_file,
-				       o->allow_roles, o->nallow_roles, o->allow_hosts, o->nallow_hosts,
-				       o->lock_roles, o->nlock_roles, o->lock_dbs, o->nlock_dbs };
-}
-
-/* The name of the owner of UID, or its number. */
-static void user_name(uid_t uid, char *buf, size_t len)
-{
-	struct passwd *pw = getpwuid(uid);
-
-	if (pw && pw->pw_name)
-		snprintf(buf, len, "%s", pw->pw_name);
-	else
-		snprintf(buf, len, "%u", (unsigned)uid);
-}
-
-/*
- * The directory of k->hba_path, resolved without following anything a
- * less-trusted account controls (fileio.h's file_resolve), kept open for
- * every read and write.  A symlink someone other than root can change is
- * refused (exit 2, naming --hba-file); any other failure is left in
- * k->hba_err for the reader to report (with QUIET_LOOP, the symlink too:
- * unlock then says the directory was replaced).  0 or an exit status.
- */
-static int resolve_hba(struct lk *k, bool quiet_loop)
-{
-	char *bad = NULL, who[64];
-	uid_t bad_uid = 0;
-	int r;
-
-	r = file_resolve_in(k->rootfd, k->hba_path, &k->hba_dirfd, &k->hba_name, &bad, &bad_uid);
-	if (r == 0 && fstat(k->hba_dirfd, &k->hba_dir_st) < 0)
-		r = -errno;
-	k->hba_err = r;
-	if (r == -ELOOP && quiet_loop) {
-		free(bad);
-		return 0;            /* lockplan_same_dir says what happened */
-	}
-	if (r == -ELOOP) {
-		if (bad && bad_uid != 0) {
-			user_name(bad_uid, who, sizeof(who));
-			say("'%s' is reached through a symlink that '%s' can change ('%s' is theirs); "
-			    "name the real file with --hba-file PATH", k->hba_path, who, bad);
-		} else {
-			say("'%s' is reached through a symlink that someone other than root can change%s%s%s; "
-			    "name the real file with --hba-file PATH", k->hba_path, bad ? " ('" : "", bad ? bad : "",
-			    bad ? "' is writable by others)" : "");
-		}
-		free(bad);
-		return EXIT_USAGE;
-	}
-	free(bad);
-	if (r == -ENOMEM) {
-		say("out of memory");
-		return 1;
-	}
-	return 0;
-}
-
-/* Collect, run FN on the one cluster, clean up: every command here. */
-static int with_cluster(const struct options *o, int (*fn)(struct lk *k))
-{
-	struct lk k = { 0 };
-	int r;
-
-	if ((r = collect(&k, o)) == 0)
-		r = fn(&k);
-	lk_clear(&k);
-	return r;
-}
-
-static void read_current(struct lk *k)
-{
-	free(k->cur);
-	k->cur = NULL;
-	k->cur_len = 0;
-	k->cur_sha[0] = '\0';
-	k->cur_err = k->hba_dirfd < 0 ? (k->hba_err ? k->hba_err : -EBADF)
-				       : file_read_at(k->hba_dirfd, k->hba_name, 0, &k->cur, &k->cur_len, &k->cur_st);
-	if (k->cur_err == 0)
-		sha256_hex(k->cur, k->cur_len, k->cur_sha);
-}
-
-/* The state directory (locked when EXCLUSIVE), its record, and which
- * pg_hba.conf (lockplan_target).  0 or an exit status. */
-static int open_dir(struct lk *k, bool create, bool exclusive, bool *busy)
-{
-	const char *root = k->o->state_dir ? k->o->state_dir : LOCKSTATE_DEFAULT_DIR;
-	struct lockplan_cluster pc = plan_cluster(k);
-	struct lockplan_opts po = plan_opts(k->o);
-	char *msg = NULL;
-	int r = lockdir_open(root, k->key, create, exclusive, &k->dir, busy);
-
-	if (r == -EAGAIN) {
-		say("another pgevict lockdown or unlock is running for '%s'", k->key);
-		return 1;
-	}
-	if (r < 0 && (r != -ENOENT || create)) {
-		say("cannot use the state directory '%s': %s", root, strerror(-r));
-		return 1;
-	}
-	if (r == 0 && (r = lockstate_load(&k->dir, &k->st)) == 0) {
-		k->have_state = true;
-	} else if (r == -EINVAL) {
-		say("'%s/state.json' is damaged; it is left as it is for you to read", k->dir.path);
-		return 1;
-	} else if (r != -ENOENT) {
-		say("cannot read '%s/state.json': %s", k->dir.path, strerror(-r));
-		return 1;
-	}
-	r = lockplan_target(&pc, &po, k->have_state ? &k->st : NULL, k->dir.path, &k->hba_path, &msg);
-	if (r > 0)
-		say("%s", msg);
-	else if (r < 0)
-		say("out of memory");
-	free(msg);
-	return r < 0 ? 1 : r;
-}
-
-/* The facts the plan decides from (read_current done). */
-static struct lockplan_facts facts(struct lk *k)
-{
-	struct lockplan_facts f = { 0 };
-
-	f.cluster = plan_cluster(k);
-	f.opts = plan_opts(k->o);
-	f.hba_path = k->hba_path;
-	f.state_dir = k->dir.path;
-	f.saved = k->have_state ? &k->st : NULL;
-	f.saved_orig_err = k->orig_err;
-	f.saved_orig = k->orig;
-	f.saved_orig_len = k->orig_len;
-	f.hba.err = k->cur_err;
-	f.hba.data = k->cur;
-	f.hba.len = k->cur_len;
-	f.hba.mode = k->cur_st.st_mode;
-	f.hba.uid = k->cur_st.st_uid;
-	f.hba.gid = k->cur_st.st_gid;
-	f.hba.dir_known = k->hba_err == 0 && k->hba_dirfd >= 0;
-	f.hba.dir_dev = k->hba_dir_st.st_dev;
-	f.hba.dir_ino = k->hba_dir_st.st_ino;
-	f.manager = *k->manager ? k->manager : NULL;
-	f.now_us = clock_wall_us();
-	return f;
-}
-
-/* The saved original, when the record says the file is locked down. */
-static void read_saved_original(struct lk *k)
-{
-	if (k->have_state && k->st.file_locked)
-		k->orig_err = lockstate_read_original(&k->dir, &k->orig, &k->orig_len);
-}
-
-/* A configuration manager in the process table (they rewrite pg_hba.conf
- * behind our back). */
-static void find_manager(struct lk *k)
-{
-	static const char *const comms[] = { "patroni", "puppet", "chef-client", "salt-minion",
-					     "ansible-pull", "cf-agent", "cf-execd", "confd" };
-	int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (proc >= 0 && procfs_find_comm(proc, comms, sizeof(comms) / sizeof(comms[0]), k->manager,
-					  sizeof(k->manager)) != 1)
-		k->manager[0] = '\0';
-	if (proc >= 0)
-		close(proc);
-}
-
 /* ---- what lockapply reports ---- */
 
 static void print_result(struct lk *k, const struct lockapply_result *r)
@@ -423,18 +117,22 @@ static void print_result(struct lk *k, const struct lockapply_result *r)
 
 static void rep_say(void *ctx, const char *line)
 {
-	(void)ctx;
-	say("%s", line);
+	lk_say(ctx, "%s", line);
 }
 
 static void rep_note(void *ctx, const char *line)
 {
-	note(ctx, "%s", line);
+	lk_note(ctx, "%s", line);
 }
 
 static void rep_result(void *ctx, const struct lockapply_result *r)
 {
-	print_result(ctx, r);
+	struct lk *k = ctx;
+
+	if (k->sink)
+		k->sink->result(k->sink->ctx, r);
+	else
+		print_result(k, r);
 }
 
 static int kick(struct lk *k, const struct session *const *ses, size_t n, const char *user, const char *db);
@@ -451,11 +149,18 @@ static struct lockrun lockrun_of(struct lk *k, const struct lockplan_opts *po)
 				 { rep_say, rep_note, rep_result, rep_kick, k } };
 }
 
-/* A refusal: its line, its status. */
-static int refused(const struct lockplan *p)
+/* Collect, run FN on the one cluster, clean up: every command here. */
+static int with_cluster(const struct options *o, int (*fn)(struct lk *k))
 {
-	say("%s", p->msg ? p->msg : "out of memory");
-	return p->status;
+	struct lk k;
+	int r;
+
+	lk_init(&k, o, NULL);
+	if ((r = lk_collect(&k)) == 0)
+		r = fn(&k);
+	lk_clear(&k);
+	tfree();
+	return r;
 }
 
 /* ---- lockdown ---- */
@@ -473,12 +178,12 @@ static int print_dry_run(struct lk *k, const struct lockplan *p)
 		nkicks = lockplan_kick_list(&p->parsed, k->c, k->d.sessions.v, k->d.sessions.n, &kicks, &unknown);
 		free(kicks);
 		if (nkicks < 0) {
-			say("out of memory");
+			lk_say(k, "out of memory");
 			return 1;
 		}
 		if (unknown)
-			note(k, "%zu session(s) kept by --kick: whether the new rules refuse them depends on what "
-			     "pgevict cannot see", unknown);
+			lk_note(k, "%zu session(s) kept by --kick: whether the new rules refuse them depends on what "
+				"pgevict cannot see", unknown);
 		if (!k->o->json)
 			printf("# --kick would end %zd session(s)\n", nkicks);
 	}
@@ -498,42 +203,18 @@ static int print_dry_run(struct lk *k, const struct lockplan *p)
 
 static int do_lockdown(struct lk *k)
 {
-	const struct options *o = k->o;
-	struct lockplan_cluster pc = plan_cluster(k);
-	struct lockplan_opts po = plan_opts(o);
-	struct lockplan p = { 0 };
-	struct lockplan_facts f;
+	struct lockplan_opts po = lk_plan_opts(k);
+	struct lockplan p;
 	struct lockrun run;
-	char *msg = NULL;
-	size_t i;
 	int status;
 
-	if ((status = lockplan_check_opts(&pc, &po, &msg)) != 0) {
-		say("%s", msg ? msg : "out of memory");
-		free(msg);
-		return status;
-	}
-	if ((status = open_dir(k, !o->dry_run, !o->dry_run, NULL)) != 0)
-		return status;
-	if ((status = resolve_hba(k, false)) != 0)
-		return status;
-	read_current(k);
-	read_saved_original(k);
-	find_manager(k);
-	f = facts(k);
-	if (lockplan_lockdown(&f, &p) < 0) {
-		say("out of memory");
-		return 1;
-	}
-	for (i = 0; i < p.nnotes; i++)
-		note(k, "%s", p.notes[i]);
-	if (p.status != 0)
-		status = refused(&p);
-	else if (o->dry_run)
-		status = print_dry_run(k, &p);
-	else {
-		run = lockrun_of(k, &po);
-		status = lockapply_lockdown(&run, &p);
+	if ((status = lk_plan_lockdown(k, &p)) == 0) {
+		if (k->dry) {
+			status = print_dry_run(k, &p);
+		} else {
+			run = lockrun_of(k, &po);
+			status = lockapply_lockdown(&run, &p);
+		}
 	}
 	lockplan_free(&p);
 	return status;
@@ -563,35 +244,19 @@ static void print_not_locked(struct lk *k)
 
 static int do_unlock(struct lk *k)
 {
-	struct lockplan_opts po = plan_opts(k->o);
-	struct lockplan p = { 0 };
-	struct lockplan_facts f;
+	struct lockplan_opts po = lk_plan_opts(k);
+	struct lockplan p;
 	struct lockrun run;
 	int status;
 
-	if ((status = open_dir(k, false, true, NULL)) != 0)
-		return status;
-	if (!k->have_state) {
-		print_not_locked(k);
-		return 0;
-	}
-	/* the directory written through, before anything is changed */
-	if (k->st.file_locked) {
-		if ((status = resolve_hba(k, k->st.hba_dir_known)) != 0)
-			return status;
-		read_current(k);
-		read_saved_original(k);
-	}
-	f = facts(k);
-	if (lockplan_unlock(&f, &p) < 0) {
-		say("out of memory");
-		return 1;
-	}
-	if (p.status != 0) {
-		status = refused(&p);
-	} else {
-		run = lockrun_of(k, &po);
-		status = lockapply_unlock(&run, &p);
+	k->dry = false;              /* unlock has no --dry-run */
+	if ((status = lk_plan_unlock(k, &p)) == 0) {
+		if (!k->have_state) {
+			print_not_locked(k);
+		} else {
+			run = lockrun_of(k, &po);
+			status = lockapply_unlock(&run, &p);
+		}
 	}
 	lockplan_free(&p);
 	return status;
@@ -600,6 +265,93 @@ static int do_unlock(struct lk *k)
 int cmd_unlock(const struct options *o)
 {
 	return with_cluster(o, do_unlock);
+}
+
+/* ---- a front end that shows the plan, then asks (top's L key) ---- */
+
+void lock_preview_clear(struct lock_preview *pv)
+{
+	if (!pv)
+		return;
+	free(pv->hba_path);
+	free(pv->text);
+	memset(pv, 0, sizeof(*pv));
+}
+
+/* What PV shows of K and its plan P.  0 or -ENOMEM. */
+static int keep_preview(const struct lk *k, const struct lockplan *p, struct lock_preview *pv)
+{
+	const char *text = pv->unlock ? p->orig : p->text;
+
+	snprintf(pv->sha, sizeof(pv->sha), "%s", k->cur_sha);
+	pv->file_locked = pv->unlock ? k->st.file_locked : p->file_wanted;
+	pv->displaced = pv->unlock && k->cur_err == 0 && k->st.file_locked &&
+			strcmp(k->cur_sha, k->st.lockdown_sha) != 0 && strcmp(k->cur_sha, k->st.original_sha) != 0;
+	if ((k->hba_path && !(pv->hba_path = strdup(k->hba_path))) || (text && !(pv->text = strdup(text))))
+		return -ENOMEM;
+	return 0;
+}
+
+int cmd_lock_preview(const struct options *o, const struct pg_cluster *c, const struct lockapply_report *rep,
+		     struct lock_preview *ret)
+{
+	struct lockplan p = { 0 };
+	struct lk k;
+	int status;
+
+	memset(ret, 0, sizeof(*ret));
+	lk_init(&k, o, rep);
+	k.dry = true;
+	if ((status = lk_attach(&k, c)) != 0)
+		goto out;
+	/* a record: the plan is unlock's; none: lockdown's */
+	status = lk_plan_unlock(&k, &p);
+	ret->unlock = k.have_state;
+	if (status == 0 && !ret->unlock)
+		status = lk_plan_lockdown(&k, &p);
+	if (status == 0 && keep_preview(&k, &p, ret) < 0) {
+		lk_say(&k, "out of memory");
+		status = 1;
+	}
+out:
+	ret->status = status;
+	lockplan_free(&p);
+	lk_clear(&k);
+	return status;
+}
+
+int cmd_lock_go(const struct options *o, const struct pg_cluster *c, const struct lock_preview *shown,
+		const struct lockapply_report *rep)
+{
+	struct lockplan p = { 0 };
+	struct lockplan_opts po;
+	struct lockrun run;
+	struct lk k;
+	int status;
+
+	lk_init(&k, o, rep);
+	k.dry = false;
+	k.expect_sha = shown->sha;
+	if ((status = lk_attach(&k, c)) != 0)
+		goto out;
+	po = lk_plan_opts(&k);
+	status = shown->unlock ? lk_plan_unlock(&k, &p) : lk_plan_lockdown(&k, &p);
+	if (status == 0 && shown->unlock != k.have_state) {
+		lk_say(&k, "the cluster was %s since its plan was shown; nothing was done",
+		       shown->unlock ? "unlocked" : "locked");
+		status = 1;
+	} else if (status == 0 && (!k.hba_path || !shown->hba_path || strcmp(k.hba_path, shown->hba_path) != 0)) {
+		lk_say(&k, "the file to lock down is '%s' now, not the one shown; nothing was done",
+		       k.hba_path ? k.hba_path : "?");
+		status = 1;
+	} else if (status == 0) {
+		run = lockrun_of(&k, &po);
+		status = shown->unlock ? lockapply_unlock(&run, &p) : lockapply_lockdown(&run, &p);
+	}
+out:
+	lockplan_free(&p);
+	lk_clear(&k);
+	return status;
 }
 
 /* End sessions through the ladder (terminate, with the run's --via and
@@ -631,7 +383,7 @@ static int kick(struct lk *k, const struct session *const *ses, size_t n, const 
 		goto out;
 	}
 	if (discover(&dopts, &d) < 0) {
-		say("--kick: cannot find the sessions of the cluster again");
+		lk_say(k, "--kick: cannot find the sessions of the cluster again");
 		goto out;
 	}
 	cmd_evict_params(k->o, ACTION_TERMINATE, &p);
@@ -642,7 +394,7 @@ static int kick(struct lk *k, const struct session *const *ses, size_t n, const 
 	r = cmd_evict_report(k->o, ACTION_TERMINATE, &plan, res, unsupported);
 	goto out;
 oom:
-	say("out of memory");
+	lk_say(k, "out of memory");
 out:
 	free(res);
 	plan_clear(&plan);
@@ -661,16 +413,16 @@ static int do_status(struct lk *k)
 	bool busy = false, locked;
 	int loaded = -1, status;
 
-	if ((status = open_dir(k, false, false, &busy)) != 0)
+	if ((status = lk_open_dir(k, false, false, &busy)) != 0)
 		return status;
-	if ((status = resolve_hba(k, false)) != 0)
+	if ((status = lk_resolve_hba(k, false)) != 0)
 		return status;
 	if (k->c->hba_conflict && !k->o->hba_file && !k->have_state)
-		note(k, "warning: %s; showing '%s' (name the file with --hba-file PATH)", k->c->hba_conflict,
+		lk_note(k, "warning: %s; showing '%s' (name the file with --hba-file PATH)", k->c->hba_conflict,
 		     k->hba_path);
-	read_current(k);
+	lk_read_current(k);
 	if (k->cur_err == -EINVAL || k->cur_err == -EFBIG || k->cur_err == -ELOOP) {
-		say("cannot read '%s': %s", k->hba_path, lockplan_read_err(k->cur_err));
+		lk_say(k, "cannot read '%s': %s", k->hba_path, lockplan_read_err(k->cur_err));
 		return 1;
 	}
 	kind = lockplan_file_kind(k->have_state ? &k->st : NULL, k->cur_err, k->cur_sha);

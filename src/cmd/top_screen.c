@@ -3,10 +3,12 @@
  * top_screen.c -- `pgevict top`'s full-screen view (command, ncurses).
  *
  * Owns the screen, the keys and the terminal's state: drawing the rows of
- * cmd_top.c's refresh, the filter prompt (the CLI's selector language),
- * the sort keys, marks, and the ladder on keys (cancel, terminate, sever
- * through evict.h, after a confirmation that shows the plan; outcomes per
- * row; the same syslog trail as the CLI).  The terminal is given back on
+ * the snapshot the refresh thread (top_worker.c) handed over last, asking
+ * it for the next one and taking it without ever waiting on it, the
+ * filter prompt (the CLI's selector language), the sort keys, marks, the
+ * ladder on keys (cancel, terminate, sever through evict.h, after a
+ * confirmation that shows the plan; outcomes per row; the same syslog
+ * trail as the CLI) and the L key (top_lock.c).  The terminal is given back on
  * every way out: q, SIGINT, SIGTERM (a flag, the loop ends), exit() (an
  * atexit handler) and a crash (a handler that restores the saved termios
  * and leaves the alternate screen, then dies of the same signal).
@@ -95,6 +97,7 @@ struct screen {
 	bool paused;
 	char msg[512];               /* the status line, escaped */
 	int64_t interval_ms;
+	int64_t busy_ms;             /* the refresh in flight has run this long */
 };
 
 /* Copy S (escaped) into BUF cut to WIDTH columns, padded when PAD. */
@@ -165,9 +168,13 @@ static void draw(struct screen *sc)
 		 (long long)sc->interval_ms, v->nrows, top_col_name(v->sort), v->desc ? " desc" : " asc",
 		 filt ? filt : "?", v->all ? "  [all processes]" : "", sc->paused ? "  [PAUSED]" : "");
 	free(filt);
+	/* a refresh that waits on a slow server: said, the keys still work */
+	if (sc->busy_ms >= 1000)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), "  [refreshing %llds]",
+			 (long long)(sc->busy_ms / 1000));
 	mvaddnstr(y++, 0, line, COLS);
-	for (i = 0; i < (int)v->nheaders && y < LINES - 4; i++)
-		mvaddnstr(y++, 0, v->headers[i], COLS);
+	for (i = 0; i < (int)v->snap->nheaders && y < LINES - 4; i++)
+		mvaddnstr(y++, 0, v->snap->headers[i], COLS);
 	mvaddnstr(y++, 0, sc->msg, COLS);
 	row_line(NULL, line, sizeof(line), COLS);
 	attron(A_REVERSE);
@@ -194,7 +201,7 @@ static void draw(struct screen *sc)
 	}
 	attron(A_REVERSE);
 	mvaddnstr(LINES - 1, 0,
-		  "q quit  / filter  < > sort  r reverse  a all  p pause  space mark  c cancel  t terminate  s sever",
+		  "q quit  / filter  < > sort  r reverse  a all  p pause  space mark  c cancel  t terminate  s sever  L lockdown/unlock",
 		  COLS);
 	attroff(A_REVERSE);
 	refresh();
@@ -235,9 +242,9 @@ static int prompt_filter(struct screen *sc)
 		char *e = escape_term(text);
 		snprintf(line, sizeof(line), "filter%s%s: %s", err[0] ? " - " : "", err, e ? e : "");
 		free(e);
-		move(v->nheaders + 1, 0);
+		move((int)v->snap->nheaders + 1, 0);
 		clrtoeol();
-		mvaddnstr(v->nheaders + 1, 0, line, COLS);
+		mvaddnstr((int)v->snap->nheaders + 1, 0, line, COLS);
 		refresh();
 		ch = getch();
 		if (stop_signal || ch == 27)
@@ -364,7 +371,7 @@ static int act(struct screen *sc, enum action action)
 		goto out;
 	cmd_evict_params(v->o, action, &p);
 	p.dry_run = false;
-	if ((r = ladder_plan(action, p.steps, &sel, &v->d.sessions, v->d.now_us, &plan)) < 0)
+	if ((r = ladder_plan(action, p.steps, &sel, &v->snap->d.sessions, v->snap->d.now_us, &plan)) < 0)
 		goto out;
 	if (!plan.n || !confirm(sc, &plan, action)) {
 		snprintf(sc->msg, sizeof(sc->msg), "%s: nothing done", action_name(action));
@@ -386,6 +393,31 @@ out:
 	plan_clear(&plan);
 	select_clear(&sel);
 	return r < 0 ? r : 0;
+}
+
+static void lock_busy(void *arg, const char *msg)
+{
+	struct screen *sc = arg;
+
+	snprintf(sc->msg, sizeof(sc->msg), "%s", msg);
+	draw(sc);
+}
+
+/* L: lockdown or unlock of the selected row's cluster (or the only one). */
+static int lock_key(struct screen *sc)
+{
+	struct top_view *v = sc->v;
+	const struct pg_cluster *c = NULL;
+
+	if (sc->sel < v->nrows)
+		c = v->rows[sc->sel].s->cluster;
+	else if (v->snap->d.clusters.n == 1)
+		c = v->snap->d.clusters.v[0];
+	if (!c) {
+		snprintf(sc->msg, sizeof(sc->msg), "lockdown: select a session of the cluster first");
+		return 0;
+	}
+	return top_lock_key(v->o, c, sc->msg, sizeof(sc->msg), lock_busy, sc);
 }
 
 static void sort_step(struct screen *sc, int d)
@@ -423,7 +455,13 @@ static int key(struct screen *sc, int ch, bool *refresh_now)
 	case 'M': v->sort = TOP_RSS; v->desc = true; break;
 	case 'N': v->sort = TOP_PID; v->desc = false; break;
 	case 'p': sc->paused = !sc->paused; return 0;
-	case 'a': v->all = !v->all; *refresh_now = true; return 0;
+	case 'a': {
+		int r;
+		v->all = !v->all;
+		if ((r = top_view_rows(v)) == 0)
+			reselect(sc);
+		return r;
+	}
 	case '/': return prompt_filter(sc);
 	case ' ':
 		if (sc->sel < v->nrows) {
@@ -435,6 +473,9 @@ static int key(struct screen *sc, int ch, bool *refresh_now)
 				sc->sel++;
 		}
 		return 0;
+	case 'L':
+		*refresh_now = true;
+		return lock_key(sc);
 	case 'c': case 't': case 's': {
 		int r = act(sc, ch == 'c' ? ACTION_CANCEL : ch == 't' ? ACTION_TERMINATE : ACTION_SEVER);
 		*refresh_now = true;
@@ -451,28 +492,55 @@ static int key(struct screen *sc, int ch, bool *refresh_now)
 	return 0;
 }
 
-int top_screen_run(struct top_view *v)
+/* Take the worker's newest snapshot, if any, keeping the selection.
+ * 0 or -ENOMEM. */
+static int take(struct screen *sc, struct top_worker *w, bool *got)
+{
+	struct top_snap *snap;
+	int err = 0;
+
+	*got = false;
+	snap = top_worker_take(w, &err, &sc->busy_ms);
+	if (snap) {
+		remember_sel(sc);
+		if ((err = top_view_show(sc->v, snap)) == 0)
+			reselect(sc);
+		*got = true;
+	}
+	return err;
+}
+
+int top_screen_run(struct top_view *v, struct top_source *src)
 {
 	struct screen sc = { .v = v };
+	struct top_worker *w = NULL;
+	struct top_snap *snap = NULL;
 	int64_t next = 0;
+	bool asked = false;
 	int r = 0;
 
 	sc.interval_ms = v->o->interval_set ? v->o->interval_ms : 1000;
 	/* the first refresh before the screen: what it reports stays readable */
-	if ((r = top_view_refresh(v, true)) != 0)
+	if ((r = top_refresh(src, true, &snap)) != 0 || (r = top_view_show(v, snap)) != 0 ||
+	    (r = top_worker_start(src, &w)) < 0) {
+		top_source_clear(src);
 		return r;
+	}
 	next = clock_mono_us() / 1000 + sc.interval_ms;
 	screen_start();
 	while (!stop_signal) {
-		bool now = false;
+		bool now = false, got;
 		int ch;
 
-		if (!sc.paused && clock_mono_us() / 1000 >= next) {
-			remember_sel(&sc);
-			if ((r = top_view_refresh(v, false)) != 0)
-				break;
-			reselect(&sc);
+		if ((r = take(&sc, w, &got)) < 0)
+			break;
+		if (got) {
+			asked = false;
 			next = clock_mono_us() / 1000 + sc.interval_ms;
+		}
+		if (!sc.paused && !asked && clock_mono_us() / 1000 >= next) {
+			top_worker_ask(w);
+			asked = true;
 		}
 		draw(&sc);
 		ch = getch();
@@ -480,10 +548,14 @@ int top_screen_run(struct top_view *v)
 			continue;
 		if ((r = key(&sc, ch, &now)) != 0)
 			break;
-		if (now)
-			next = 0;
+		if (now) {
+			/* after an action: a refresh that starts after it */
+			top_worker_ask(w);
+			asked = true;
+		}
 	}
 	restore_at_exit();
+	top_worker_stop(w, 300);
 	if (stop_signal)
 		return 128 + stop_signal;
 	return r == 1 ? 0 : r;

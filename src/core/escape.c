@@ -131,3 +131,14 @@ size_t escape_width(const char *s)
 	}
 	return w;
 }
+
+char *escape_term_vfmt(const char *fmt, va_list ap)
+{
+	char *raw = NULL, *e;
+
+	if (vasprintf(&raw, fmt, ap) < 0)
+		return NULL;
+	e = escape_term(raw);
+	free(raw);
+	return e;
+}

@@ -189,6 +189,8 @@ int join_sessions(const struct join_input *in, struct session_list *ret)
 		s->start_us = in->boot_us +
 			      (int64_t)(p->start_ticks * 1000000ULL / (unsigned long long)in->hz);
 		s->proc_state = p->state;
+		s->cpu_ticks = p->cpu_ticks;
+		s->rss_pages = p->rss_pages;
 		s->cluster = c;
 		if (!(s->title = strdup(p->title)))
 			return -ENOMEM;

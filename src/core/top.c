@@ -42,49 +42,6 @@ int top_col_parse(const char *name)
 	return -1;
 }
 
-int top_parse_stat(const char *text, size_t len, struct top_sample *ret)
-{
-	unsigned long long v[22];
-	const char *p = NULL, *end = text + len;
-	size_t i, k;
-
-	/* the command name may hold anything, ')' too: the last one ends it */
-	for (i = 0; i < len; i++)
-		if (text[i] == ')')
-			p = text + i;
-	if (!p || p + 2 >= end || p[1] != ' ')
-		return -EINVAL;
-	p += 2;
-	/* field 3 is the state letter; fields 4.. are numbers */
-	if (p + 1 >= end || p[1] != ' ')
-		return -EINVAL;
-	p += 2;
-	for (k = 0; k < 22; k++) {
-		char *e;
-		if (p >= end)
-			return -EINVAL;
-		errno = 0;
-		v[k] = strtoull(p, &e, 10);
-		if (e == p && *p != '-')
-			return -EINVAL;
-		if (*p == '-') {       /* negative fields (priority, nice): skip */
-			strtoll(p, &e, 10);
-			v[k] = 0;
-		}
-		p = e;
-		while (p < end && *p == ' ')
-			p++;
-		if (k == 21)
-			break;
-	}
-	/* v[0] is field 4: utime 14, stime 15, starttime 22, rss 24 */
-	ret->cpu_ticks = v[10] + v[11];
-	ret->start_ticks = v[18];
-	ret->rss_pages = (long long)v[20];
-	ret->stat_ok = true;
-	return 0;
-}
-
 static int io_field(const char *text, const char *name, unsigned long long *ret)
 {
 	size_t n = strlen(name);
@@ -209,27 +166,28 @@ static int cmp_col(const struct top_row *x, const struct top_row *y, enum top_co
 	}
 }
 
-/* qsort has no argument: the order is passed through these (top is one
- * thread). */
-static enum top_col sort_col;
-static bool sort_desc;
+struct order {
+	enum top_col col;
+	bool desc;
+};
 
-static int row_cmp(const void *a, const void *b)
+static int row_cmp(const void *a, const void *b, void *arg)
 {
 	const struct top_row *x = a, *y = b;
-	int c = cmp_col(x, y, sort_col);
+	const struct order *o = arg;
+	int c = cmp_col(x, y, o->col);
 
-	if (sort_desc)
+	if (o->desc)
 		c = -c;
 	return c ? c : cmp_num(x->s->pid, y->s->pid);
 }
 
 void top_rows_sort(struct top_row *v, size_t n, enum top_col col, bool desc)
 {
-	sort_col = col;
-	sort_desc = desc;
+	struct order o = { col, desc };
+
 	if (n)
-		qsort(v, n, sizeof(*v), row_cmp);
+		qsort_r(v, n, sizeof(*v), row_cmp, &o);
 }
 
 void top_count(const struct session_list *l, const struct pg_cluster *c, struct top_counts *ret)

@@ -112,7 +112,7 @@ static int scan_open(const struct discover_opts *o, struct scan *x)
 	x->boot_us = btime * 1000000;
 	x->hz = procfs_hertz();
 	procfs_netns(x->pfd, 0, &x->self_ns);
-	return procfs_scan(&x->procs);
+	return procfs_scan(x->pfd, o->keep, &x->procs);
 }
 
 /* Postmasters: processes with children whose cwd names them. */
@@ -138,7 +138,7 @@ static int find_clusters(struct scan *x, struct discovery *d)
 }
 
 /* The children of the verified postmasters, and their titles. */
-static int read_children(struct scan *x, const struct cluster_list *l)
+static int read_children(struct scan *x, const struct cluster_list *l, struct prockeep *keep)
 {
 	pid_t *pids;
 	size_t i, k, n = 0;
@@ -150,7 +150,7 @@ static int read_children(struct scan *x, const struct cluster_list *l)
 		for (k = 0; k < l->n; k++)
 			if (x->procs.v[i].ppid == l->v[k]->pid)
 				pids[n++] = x->procs.v[i].pid;
-	if ((r = procfs_fill_cmdlines(&x->procs, x->pfd, pids, n)) < 0)
+	if ((r = procfs_fill_cmdlines(&x->procs, x->pfd, pids, n, keep)) < 0)
 		goto out;
 	if (!(x->kids = calloc(n ? n : 1, sizeof(*x->kids)))) {
 		r = -ENOMEM;
@@ -165,6 +165,8 @@ static int read_children(struct scan *x, const struct cluster_list *l)
 		p->ppid = e->ppid;
 		p->start_ticks = e->start_ticks;
 		p->state = e->state;
+		p->cpu_ticks = e->cpu_ticks;
+		p->rss_pages = e->rss_pages;
 		p->title = e->cmdline;
 		x->nkids++;
 	}
@@ -395,10 +397,11 @@ int discover(const struct discover_opts *o, struct discovery *ret)
 	memset(ret, 0, sizeof(*ret));
 	ret->now_us = clock_wall_us();
 	if ((r = scan_open(o, &x)) < 0 || (r = find_clusters(&x, ret)) < 0 ||
-	    (r = read_children(&x, &ret->clusters)) < 0 ||
+	    (r = read_children(&x, &ret->clusters, o->keep)) < 0 ||
 	    (r = join_cluster_names(ret->clusters.v, ret->clusters.n, x.kids, x.nkids)) < 0 ||
 	    (r = choose_cluster(&ret->clusters, o->cluster_spec)) < 0)
 		goto out;
+	ret->mono_us = x.procs.mono_us;
 	read_ns_pids(&x, &ret->clusters);
 	if ((r = read_sockets(&x, &ret->clusters)) < 0)
 		goto out;

@@ -125,26 +125,44 @@ int pgsql_wait_sock(int fd, short events, long long deadline, int limit_ms, char
 	}
 }
 
-/* Become UID/GID (effective ids) when root and UID is not root; *RET_WAS
- * keeps what to go back to.  0 or -errno. */
+/*
+ * Become UID/GID (effective ids) when root and UID is not root; *RET_WAS
+ * keeps what to go back to.  0 or -errno.  Only the calling thread
+ * changes: the raw setresuid/setresgid system calls (glibc's seteuid
+ * changes every thread of the process, so `top`'s refresh thread
+ * connecting as the cluster owner would turn the screen's thread, writing
+ * pg_hba.conf or signalling at that moment, into the owner too).  Peer
+ * authentication reads the credentials of the thread that connects.
+ */
 struct ident {
 	bool switched;
 	uid_t euid;
 	gid_t egid;
 };
 
+static int thread_seteuid(uid_t uid)
+{
+	return syscall(SYS_setresuid, (uid_t)-1, uid, (uid_t)-1) < 0 ? -errno : 0;
+}
+
+static int thread_setegid(gid_t gid)
+{
+	return syscall(SYS_setresgid, (gid_t)-1, gid, (gid_t)-1) < 0 ? -errno : 0;
+}
+
 static int become(uid_t uid, gid_t gid, bool want, struct ident *ret_was)
 {
+	int r;
+
 	ret_was->switched = false;
 	ret_was->euid = geteuid();
 	ret_was->egid = getegid();
 	if (!want || ret_was->euid != 0 || uid == 0)
 		return 0;
-	if (setegid(gid) < 0 || seteuid(uid) < 0) {
-		int e = errno;
-		if (setegid(ret_was->egid) < 0)
+	if ((r = thread_setegid(gid)) < 0 || (r = thread_seteuid(uid)) < 0) {
+		if (thread_setegid(ret_was->egid) < 0)
 			abort();
-		return -e;
+		return r;
 	}
 	ret_was->switched = true;
 	return 0;
@@ -152,7 +170,7 @@ static int become(uid_t uid, gid_t gid, bool want, struct ident *ret_was)
 
 static void unbecome(struct ident *was)
 {
-	if (was->switched && (seteuid(was->euid) < 0 || setegid(was->egid) < 0))
+	if (was->switched && (thread_seteuid(was->euid) < 0 || thread_setegid(was->egid) < 0))
 		abort();        /* never go on with the wrong identity */
 	was->switched = false;
 }

@@ -1,6 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * procfs.c -- the /proc adapter (see procfs.h).
+ *
+ * The process table: pid, parent, state, start time, CPU time and
+ * resident pages, from each process's stat alone.  The host's /proc is
+ * read through libproc2 (procps-ng 4, the successor of libprocps), asking
+ * only for stat's fields; a /proc tree of a test's own, and top's refresh,
+ * whose stat files are kept open from one refresh to the next
+ * (prockeep.h, which libproc2 cannot reuse), are read directly: one
+ * readdir and one read of each stat, parsed by procstat.h.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -10,13 +18,18 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
-#include <libproc2/misc.h>
 #include <libproc2/pids.h>
 
+#include "pgevict/clock.h"
 #include "pgevict/fileio.h"
+#include "pgevict/prockeep.h"
 #include "pgevict/procfs.h"
+#include "pgevict/procstat.h"
 #include "pgevict/title.h"
 
 void proc_table_clear(struct proc_table *t)
@@ -48,29 +61,82 @@ struct proc_entry *procfs_find(const struct proc_table *t, pid_t pid)
 	return bsearch(&key, t->v, t->n, sizeof(key), cmp_entry);
 }
 
-int procfs_scan(struct proc_table *ret)
+/* NAME as a pid: digits only, positive. */
+static bool pid_name(const char *name, pid_t *ret)
 {
-	enum pids_item items[] = { PIDS_ID_PID, PIDS_ID_PPID, PIDS_STATE, PIDS_TICS_BEGAN };
-	enum { I_PID, I_PPID, I_STATE, I_BEGAN };
+	long long v = 0;
+
+	if (!*name)
+		return false;
+	for (; *name; name++) {
+		if (*name < '0' || *name > '9' || v > (1LL << 31))
+			return false;
+		v = v * 10 + (*name - '0');
+	}
+	*ret = (pid_t)v;
+	return v > 0 && v <= (1LL << 31) - 1;
+}
+
+/* One more entry in *V (N used of *CAP).  0 or -ENOMEM. */
+static int grow(struct proc_entry **v, size_t n, size_t *cap)
+{
+	struct proc_entry *nv;
+	size_t c;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? 2 * *cap : 1024;
+	if (!(nv = realloc(*v, c * sizeof(*nv))))
+		return -ENOMEM;
+	*v = nv;
+	*cap = c;
+	return 0;
+}
+
+/* Count each process's children in T (sorted). */
+static void count_children(struct proc_table *t)
+{
+	size_t k;
+
+	for (k = 0; k < t->n; k++) {
+		struct proc_entry *p = procfs_find(t, t->v[k].ppid);
+		if (p)
+			p->nchildren++;
+	}
+}
+
+/* Is FD the root of the procfs we run under (not a test's tree)? */
+static bool host_proc(int fd)
+{
+	struct statfs sf;
+	struct stat st, self;
+
+	if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC || fstat(fd, &st) < 0 ||
+	    stat("/proc", &self) < 0)
+		return false;
+	return st.st_dev == self.st_dev && st.st_ino == self.st_ino;
+}
+
+/* The host's table through libproc2: only stat's fields are asked for, so
+ * it reads /proc/PID/stat alone.  0 or -errno. */
+static int scan_libproc2(struct proc_table *ret)
+{
+	enum pids_item items[] = { PIDS_ID_PID, PIDS_ID_PPID, PIDS_STATE, PIDS_TICS_BEGAN, PIDS_TICS_ALL, PIDS_RSS };
+	enum { I_PID, I_PPID, I_STATE, I_BEGAN, I_TICS, I_RSS };
 	struct pids_info *info = NULL;
 	struct pids_fetch *f;
 	struct proc_entry *v = NULL;
 	int i, n, r;
-	size_t k;
 
-	ret->v = NULL;
-	ret->n = 0;
-	r = procps_pids_new(&info, items, (int)(sizeof(items) / sizeof(items[0])));
-	if (r < 0)
+	ret->mono_us = clock_mono_us();
+	if ((r = procps_pids_new(&info, items, (int)(sizeof(items) / sizeof(items[0])))) < 0)
 		return r;
-	f = procps_pids_reap(info, PIDS_FETCH_TASKS_ONLY);
-	if (!f) {
+	if (!(f = procps_pids_reap(info, PIDS_FETCH_TASKS_ONLY))) {
 		r = errno ? -errno : -EIO;
 		goto out;
 	}
 	n = f->counts->total;
-	v = calloc(n > 0 ? (size_t)n : 1, sizeof(*v));
-	if (!v) {
+	if (!(v = calloc(n > 0 ? (size_t)n : 1, sizeof(*v)))) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -80,16 +146,14 @@ int procfs_scan(struct proc_table *ret)
 		v[i].ppid = PIDS_VAL(I_PPID, s_int, s, info);
 		v[i].state = PIDS_VAL(I_STATE, s_ch, s, info);
 		v[i].start_ticks = PIDS_VAL(I_BEGAN, ull_int, s, info);
+		v[i].cpu_ticks = PIDS_VAL(I_TICS, ull_int, s, info);
+		v[i].rss_pages = (long long)PIDS_VAL(I_RSS, ul_int, s, info);
 	}
 	qsort(v, (size_t)n, sizeof(*v), cmp_entry);
 	ret->v = v;
 	ret->n = (size_t)n;
 	v = NULL;
-	for (k = 0; k < ret->n; k++) {
-		struct proc_entry *p = procfs_find(ret, ret->v[k].ppid);
-		if (p)
-			p->nchildren++;
-	}
+	count_children(ret);
 	r = 0;
 out:
 	free(v);
@@ -97,27 +161,81 @@ out:
 	return r;
 }
 
-int procfs_fill_cmdlines(struct proc_table *t, int proc_dirfd, const pid_t *pids, size_t n)
+int procfs_scan(int proc_dirfd, struct prockeep *keep, struct proc_table *ret)
+{
+	struct proc_entry *v = NULL;
+	struct dirent *de;
+	size_t n = 0, cap = 0;
+	DIR *d;
+	int fd, r = 0;
+
+	ret->v = NULL;
+	ret->n = 0;
+	if (!keep && host_proc(proc_dirfd))
+		return scan_libproc2(ret);
+	if ((fd = openat(proc_dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	if (!(d = fdopendir(fd))) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	ret->mono_us = clock_mono_us();
+	for (errno = 0; (de = readdir(d)); errno = 0) {
+		char buf[1024];
+		struct procstat st;
+		ssize_t len;
+		pid_t pid;
+
+		if (!pid_name(de->d_name, &pid))
+			continue;
+		len = prockeep_read_any(keep, proc_dirfd, pid, PROCKEEP_STAT, buf, sizeof(buf));
+		if (len == -ENOMEM) {
+			r = -ENOMEM;
+			goto out;
+		}
+		if (len <= 0 || procstat_parse(buf, (size_t)len, &st) < 0)
+			continue;      /* exited meanwhile */
+		if ((r = grow(&v, n, &cap)) < 0)
+			goto out;
+		v[n++] = (struct proc_entry){ .pid = pid, .ppid = st.ppid, .state = st.state,
+					      .start_ticks = st.start_ticks, .cpu_ticks = st.cpu_ticks,
+					      .rss_pages = st.rss_pages };
+	}
+	if (errno) {
+		r = -errno;
+		goto out;
+	}
+	/* /proc lists pids in order already; cheap to make sure */
+	qsort(v, n, sizeof(*v), cmp_entry);
+	ret->v = v;
+	ret->n = n;
+	v = NULL;
+	count_children(ret);
+out:
+	free(v);
+	closedir(d);
+	return r;
+}
+
+int procfs_fill_cmdlines(struct proc_table *t, int proc_dirfd, const pid_t *pids, size_t n,
+			 struct prockeep *keep)
 {
 	char buf[TITLE_MAX + 1];
 	size_t k;
 
 	for (k = 0; k < n; k++) {
 		struct proc_entry *p = procfs_find(t, pids[k]);
-		char path[32], *line;
+		char *line;
 		ssize_t len;
-		int fd;
 
 		if (!p)
 			continue;
-		snprintf(path, sizeof(path), "%d/cmdline", (int)pids[k]);
-		fd = openat(proc_dirfd, path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;          /* exited meanwhile */
-		len = read(fd, buf, TITLE_MAX);
-		close(fd);
+		len = prockeep_read(keep, proc_dirfd, p->pid, p->start_ticks, PROCKEEP_CMDLINE, buf, sizeof(buf));
+		if (len == -ENOMEM)
+			return -ENOMEM;
 		if (len <= 0)
-			continue;          /* a zombie has no command line */
+			continue;          /* exited meanwhile; a zombie has no command line */
 		/* argv is NUL-separated; a retitled process pads with NULs. */
 		title_clean(buf, (size_t)len);
 		line = strdup(buf);
@@ -131,7 +249,7 @@ int procfs_fill_cmdlines(struct proc_table *t, int proc_dirfd, const pid_t *pids
 
 long procfs_hertz(void)
 {
-	long hz = procps_hertz_get();
+	long hz = sysconf(_SC_CLK_TCK);
 
 	return hz > 0 ? hz : 100;
 }
@@ -213,33 +331,21 @@ int procfs_stat(int proc_dirfd, pid_t pid, const char *rel, struct stat *ret)
 
 int procfs_start_ticks(int proc_dirfd, pid_t pid, unsigned long long *ret_ticks, char *ret_state)
 {
-	char *buf = NULL, *p, *save = NULL, *tok;
-	int r, field;
+	struct procstat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
 
-	r = procfs_read(proc_dirfd, pid, "stat", 4096, &buf, NULL);
+	if ((r = procfs_read(proc_dirfd, pid, "stat", 4096, &buf, &len)) < 0)
+		return r;
+	r = procstat_parse(buf, len, &st);
+	free(buf);
 	if (r < 0)
 		return r;
-	/* comm may hold blanks and parentheses: fields start after the last ')' */
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ') {
-		r = -EINVAL;
-		goto out;
-	}
-	r = -EINVAL;
-	for (field = 3, tok = strtok_r(p + 2, " ", &save); tok; tok = strtok_r(NULL, " ", &save), field++) {
-		if (field == 3 && ret_state)
-			*ret_state = tok[0];
-		if (field == 22) {
-			char *end;
-			errno = 0;
-			*ret_ticks = strtoull(tok, &end, 10);
-			r = errno || *end ? -EINVAL : 0;
-			break;
-		}
-	}
-out:
-	free(buf);
-	return r;
+	*ret_ticks = st.start_ticks;
+	if (ret_state)
+		*ret_state = st.state;
+	return 0;
 }
 
 int procfs_boot_time(int proc_dirfd, int64_t *ret_epoch)

@@ -21,16 +21,9 @@
 #include "pgevict/cut.h"
 #include "pgevict/packet.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "check.h"
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_packet: invariant failed: %s (line %d)\n", #cond,    \
-				__LINE__);                                                         \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const int dlts[] = {
 	PKT_DLT_EN10MB, PKT_DLT_RAW, PKT_DLT_RAW_LT, PKT_DLT_IPV4, PKT_DLT_IPV6,

@@ -21,16 +21,9 @@
 
 #include "pgevict/pgconf.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "check.h"
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_pgconf: invariant failed: %s (line %d)\n", #cond,    \
-				__LINE__);                                                         \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const names[] = {
 	"cluster_name", "hba_file", "config_file", "port", "data_directory", "hba-file",

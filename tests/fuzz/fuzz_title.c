@@ -25,16 +25,9 @@
 #include "pgevict/escape.h"
 #include "pgevict/title.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "check.h"
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_title: invariant failed: %s (line %d)\n", #cond,     \
-				__LINE__);                                                         \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const known_types[] = {
 	"client backend", "walsender", "background worker", "checkpointer", "background writer",

@@ -18,13 +18,22 @@ setup_file() {
 
 teardown_file() {
 	# a cluster made inside a test (a subshell) is not in pgt_cleanup's list
-	if [ -s "$BATS_FILE_TMPDIR/t2" ]; then
-		local d
-		d=$(cat "$BATS_FILE_TMPDIR/t2")
+	local v d p start
+	for v in t2 t3; do
+		[ -s "$BATS_FILE_TMPDIR/$v" ] || continue
+		d=$(cat "$BATS_FILE_TMPDIR/$v")
+		# its clients (a failed test left them), by pid while the start
+		# time still says it is the same process
+		if [ -f "${d%/data}/run/pids" ]; then
+			while read -r p start; do
+				[ "$(cut -d' ' -f22 "/proc/$p/stat" 2>/dev/null)" = "$start" ] || continue
+				kill -TERM "$p" 2>/dev/null || true
+			done <"${d%/data}/run/pids"
+		fi
 		pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$d" -m fast -w stop >/dev/null 2>&1 || true
 		# and its directory (the data directory's parent, one of ours)
 		case "${d%/data}" in /tmp/pgevict-test.*) rm -rf "${d%/data}" ;; esac
-	fi
+	done
 	pgt_cleanup
 }
 
@@ -38,6 +47,17 @@ setup() {
 
 teardown() {
 	[ -S "${TSOCK:-/nonexistent}" ] && tmux -S "$TSOCK" kill-server 2>/dev/null
+	# a postmaster a test stopped (SIGSTOP) goes on, whatever happened
+	if [ -s "$BATS_TEST_TMPDIR/stopped" ]; then
+		kill -CONT "$(cat "$BATS_TEST_TMPDIR/stopped")" 2>/dev/null || true
+	fi
+	# a lockdown a failed test left behind: the original back, reloaded
+	if [ -f "$BATS_TEST_TMPDIR/hba.orig" ]; then
+		cmp -s "$BATS_TEST_TMPDIR/hba.orig" "$t1_data/pg_hba.conf" ||
+			"$PGEVICT" --cluster "$t1_data" unlock --state-dir "$SD" >/dev/null 2>&1 ||
+			{ cp -p "$BATS_TEST_TMPDIR/hba.orig" "$t1_data/pg_hba.conf"
+			  pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$t1_data" reload >/dev/null; }
+	fi
 	return 0
 }
 
@@ -59,10 +79,11 @@ wait_screen() {
 	return 1
 }
 
-# start_top ARGS: a shell in a 160x40 tmux pane running pgevict top ARGS,
-# then its exit status and whether the terminal is canonical again.
+# start_top ARGS: a shell in a 160x40 tmux pane (TOP_WIDTH columns)
+# running pgevict top ARGS, then its exit status and whether the terminal
+# is canonical again.
 start_top() {
-	TM new-session -d -s top -x 160 -y 40 "env TERM=xterm-256color bash --norc --noprofile"
+	TM new-session -d -s top -x "${TOP_WIDTH:-160}" -y 40 "env TERM=xterm-256color bash --norc --noprofile"
 	TM send-keys -t top "$PGEVICT top --state-dir $SD --interval 300ms $*; echo -n \"EXIT=\$? \"; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo END" Enter
 	wait_screen "pgevict top  [0-9:]{8}"
 }
@@ -185,14 +206,12 @@ batch_pids() {
 	[[ "$output" != *$'\033['* ]]
 }
 
-@test "the ladder from top leaves the CLI's audit trail in syslog" {
-	command -v unshare >/dev/null || skip "no unshare (util-linux)"
-	pgt_hold t1 "host=127.0.0.1 user=app dbname=postgres" 1 idle "$t1_dir/run/aud"
-	h=$PGT_HOLD_PID
-	pid=$(cut -d' ' -f1 "$t1_dir/run/aud")
-	L="$BATS_TEST_TMPDIR"
-	# a stand-in for the syslog socket, at /dev/log in a mount namespace
-	# of pgevict's own (this host's /dev is not touched)
+# fake_syslog DIR: a stand-in for the syslog socket (the lines in
+# DIR/syslog, LOGGER its pid) and DIR/pgevict, a wrapper that runs pgevict
+# with it at /dev/log in a mount namespace of its own (this host's /dev is
+# not touched).
+fake_syslog() {
+	local L=$1
 	"$PGT_HELPERS/notifysock" "$L/log" 60 >"$L/syslog" 2>&1 </dev/null 3>&- 4>&- &
 	LOGGER=$!
 	pgt_track t1 "$LOGGER"
@@ -210,6 +229,15 @@ batch_pids() {
 		exec "\$@"' sh "$L" "$PGEVICT" "\$@"
 	WRAP
 	chmod +x "$L/pgevict"
+}
+
+@test "the ladder from top leaves the CLI's audit trail in syslog" {
+	command -v unshare >/dev/null || skip "no unshare (util-linux)"
+	pgt_hold t1 "host=127.0.0.1 user=app dbname=postgres" 1 idle "$t1_dir/run/aud"
+	h=$PGT_HOLD_PID
+	pid=$(cut -d' ' -f1 "$t1_dir/run/aud")
+	L="$BATS_TEST_TMPDIR"
+	fake_syslog "$L"
 	PGEVICT="$L/pgevict" start_top --cluster "$t1_data" --pid "$pid"
 	wait_screen "^ +$pid +app "
 	TM send-keys -t top t
@@ -224,6 +252,62 @@ batch_pids() {
 	grep -q "pgevict\[[0-9]*\]: terminate pid=$pid start=[0-9]* cluster=$t1_data user=app database=postgres client=127.0.0.1:[0-9]* step=sql sent" "$L/syslog"
 	grep -q "terminate pid=$pid .* outcome=gone" "$L/syslog"
 	pgt_release "$h"
+}
+
+# app_tcp: a new connection as an ordinary role over TCP; $output, $status.
+app_tcp() {
+	run env PGCONNECT_TIMEOUT=5 psql -X -At -h 127.0.0.1 -p "$t1_port" -U app -d postgres -c 'select 42'
+}
+
+@test "full screen: L shows the lockdown plan; n changes nothing; y locks down (refused, header locked); L and y unlock (the file byte for byte); syslog has both" {
+	command -v unshare >/dev/null || skip "no unshare (util-linux)"
+	hba="$t1_data/pg_hba.conf"
+	cp -p "$hba" "$BATS_TEST_TMPDIR/hba.orig"
+	orig=$(sha256sum <"$hba")
+	app_tcp
+	[ "$status" -eq 0 ] && [ "$output" = 42 ]
+	L="$BATS_TEST_TMPDIR"
+	fake_syslog "$L"
+	# wide enough for the header's end (the data directory is long)
+	PGEVICT="$L/pgevict" TOP_WIDTH=250 start_top --cluster "$t1_data"
+	wait_screen "$t1_name .*\| lockdown: none"
+	# the plan first: the file, what stays allowed; n: nothing changes
+	TM send-keys -t top L
+	wait_screen "lockdown of cluster $t1_name \(port $t1_port, $t1_data\): the plan"
+	wait_screen "'$hba' is replaced by the file below"
+	wait_screen "^ +local +all +postgres +peer"
+	wait_screen "^ +host +all +all +0\.0\.0\.0/0 +reject"
+	TM send-keys -t top n
+	wait_screen "^lockdown: nothing done"
+	[ "$(sha256sum <"$hba")" = "$orig" ]
+	run ! compgen -G "$SD/*/state.json"
+	app_tcp
+	[ "$status" -eq 0 ] && [ "$output" = 42 ]
+	# again, y: locked down, proven, refused, said in the header
+	TM send-keys -t top L
+	wait_screen "lockdown of cluster $t1_name .*: the plan"
+	TM send-keys -t top y
+	wait_screen "^lockdown proven \(probe as \"pgevict_probe\""
+	wait_screen "$t1_name .*\| lockdown: locked"
+	app_tcp
+	[ "$status" -ne 0 ] && [[ "$output" == *"pg_hba.conf rejects connection"* ]]
+	[ "$(sha256sum <"$hba")" != "$orig" ]
+	# L on a locked cluster offers unlock
+	TM send-keys -t top L
+	wait_screen "unlock of cluster $t1_name .*: the plan"
+	wait_screen "'$hba' goes back to the original, byte for byte"
+	TM send-keys -t top y
+	wait_screen "^unlock proven"
+	wait_screen "$t1_name .*\| lockdown: none"
+	app_tcp
+	[ "$status" -eq 0 ] && [ "$output" = 42 ]
+	cmp "$hba" "$BATS_TEST_TMPDIR/hba.orig"
+	TM send-keys -t top q
+	wait_screen "EXIT=0 icanon echo END"
+	kill -TERM "$LOGGER"
+	wait "$LOGGER" || true
+	grep -q "pgevict\[[0-9]*\]: lockdown cluster=$t1_data file=$hba sha256=[0-9a-f]\{64\} original=" "$L/syslog"
+	grep -q "pgevict\[[0-9]*\]: unlock cluster=$t1_data file=$hba sha256=${orig%% *}" "$L/syslog"
 }
 
 @test "every slot taken: --batch says no SQL; the full screen lists, filters and terminates from /proc alone" {
@@ -260,4 +344,66 @@ batch_pids() {
 	refute grep -q "terminating any other active server processes" "$t2_log"
 	pgt_release "$ha"; pgt_release "$hs"
 	pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$t2_data" -m fast -w stop >/dev/null
+}
+
+# ms_since T0: milliseconds since T0 (date +%s%N).
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+
+# rows_pids: the PIDs of the rows on the screen, in order.
+rows_pids() {
+	awk '/^ +PID +USER/{r=1; next} r && /^[ *] +[0-9]+ /{print ($1 == "*") ? $2 : $1}' "$BATS_TEST_TMPDIR/screen" | tr '\n' ' '
+}
+
+@test "a slow server never freezes the screen: with the postmaster stopped, keys sort at once, the header says no SQL, q and SIGTERM end it within a second, the terminal restored" {
+	pgt_cluster_create t3
+	echo "$t3_data" >"$BATS_FILE_TMPDIR/t3"
+	pgt_sql t3 "create role app login" >/dev/null
+	pgt_hold t3 "host=127.0.0.1 user=app dbname=postgres" 3 idle "$t3_dir/run/slow"
+	h=$PGT_HOLD_PID
+	mapfile -t app < <(cut -d' ' -f1 "$t3_dir/run/slow" | sort -n)
+	pm=$(pgt_postmaster_pid t3)
+	TOP_WIDTH=250 start_top --cluster "$t3_data"
+	wait_screen "$t3_name .*\\| SQL ok \\|"
+	wait_screen "^ +${app[2]} +app "
+	# the test's own postmaster stopped: a new connection (the refresh's
+	# SQL) now waits for its 3 s deadline; backends go on
+	echo "$pm" >"$BATS_TEST_TMPDIR/stopped"
+	kill -STOP "$pm"
+	# a second into a refresh that waits 3 s: keys answer at once
+	wait_screen "\\[refreshing 1s\\]"
+	t0=$(date +%s%N)
+	TM send-keys -t top N
+	wait_screen "sort PID asc.*\\[refreshing"
+	[ "$(ms_since "$t0")" -lt 1000 ]
+	[ "$(rows_pids)" = "${app[0]} ${app[1]} ${app[2]} " ]
+	TM send-keys -t top r
+	wait_screen "sort PID desc.*\\[refreshing"
+	[ "$(ms_since "$t0")" -lt 1500 ]
+	[ "$(rows_pids)" = "${app[2]} ${app[1]} ${app[0]} " ]
+	# the stuck refresh ends at its deadline and says so; the next one
+	# waits again: q then ends it within a second
+	wait_screen "$t3_name .*\\| no SQL: .*did not answer"
+	wait_screen "\\[refreshing 1s\\]"
+	t0=$(date +%s%N)
+	TM send-keys -t top q
+	wait_screen "EXIT=0 icanon echo END"
+	[ "$(ms_since "$t0")" -lt 1000 ]
+	# SIGTERM likewise (the first refresh, before the screen, waits its
+	# deadline too)
+	TM send-keys -t top clear Enter
+	TM send-keys -t top "$PGEVICT top --cluster $t3_data --state-dir $SD --interval 300ms; echo -n \"EXIT=\$? \"; stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo END" Enter
+	wait_screen "\\[refreshing 1s\\]"
+	pane=$(TM list-panes -t top -F '#{pane_pid}')
+	pid=$(pgrep -P "$pane" -x pgevict)
+	t0=$(date +%s%N)
+	kill -TERM "$pid"
+	wait_screen "EXIT=143 icanon echo END"
+	[ "$(ms_since "$t0")" -lt 1000 ]
+	refute alive "$pid"
+	kill -CONT "$pm"
+	rm -f "$BATS_TEST_TMPDIR/stopped"
+	for p in "${app[@]}"; do alive "$p"; done
+	pgt_sql t3 "select 1" >/dev/null
+	pgt_release "$h"
+	pgt_as_postgres "$(pgt_bindir)/pg_ctl" -D "$t3_data" -m fast -w stop >/dev/null
 }

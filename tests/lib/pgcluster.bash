@@ -48,7 +48,9 @@ pgt_free_port() {
 	local p
 	for _ in $(seq 1 200); do
 		p=$((20000 + RANDOM % 30000))
-		if ! ss -Htanl "( sport = :$p )" | grep -q .; then
+		# no socket of any state has it: a client's ephemeral port on
+		# 127.0.0.1 would keep the server from listening there
+		if ! ss -Htan "( sport = :$p )" | grep -q .; then
 			echo "$p"
 			return 0
 		fi

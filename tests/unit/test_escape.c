@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_escape.c -- unit tests for escape.h: escape_term and escape_width.
+ * test_escape.c -- unit tests for escape.h: escape_term, escape_term_vfmt
+ * and escape_width.
  *
  * Outside text (titles, role and database names, queries) must reach the
  * terminal harmless: plain ASCII unchanged; C0 controls, ESC sequences,
@@ -8,7 +9,9 @@
  * overlong UTF-8, surrogates, line separators and bidi overrides become
  * visible \xNN escapes; newline \n, tab \t, backslash \\; valid printable
  * multi-byte text (Japanese, accents, emoji) passes.  NULL gives "-".
- * escape_width counts code points of an escaped string.
+ * escape_width counts code points of an escaped string.  escape_term_vfmt
+ * escapes what its format made: the outside strings in it change, our
+ * words do not.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -185,9 +188,35 @@ static void test_escape_width(void **state)
 	}
 }
 
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+	va_list ap;
+	char *e;
+
+	va_start(ap, f);
+	e = escape_term_vfmt(f, ap);
+	va_end(ap);
+	return e;
+}
+
+static void test_escape_vfmt(void **state)
+{
+	char *e;
+
+	(void)state;
+	e = fmt("cannot read '%s': %s (%d)", "/etc/x\x1b[2J\x1b\n", "Permission denied", 13);
+	assert_non_null(e);
+	assert_string_equal(e, "cannot read '/etc/x\\x1b[2J\\x1b\\n': Permission denied (13)");
+	free(e);
+	e = fmt("%s|%s", "\x1b]0;owned\x07", "caf\xc3\xa9");
+	assert_string_equal(e, "\\x1b]0;owned\\x07|caf\xc3\xa9");
+	free(e);
+}
+
 int main(void)
 {
-	static struct CMUnitTest tests[ARRAY_SIZE(cases) + 4];
+	static struct CMUnitTest tests[ARRAY_SIZE(cases) + 5];
 	size_t i, n = 0;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++)
@@ -197,5 +226,6 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_escape_worst_case);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_escape_null);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_escape_width);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_escape_vfmt);
 	return cmocka_run_group_tests_name("escape", tests, NULL, NULL);
 }

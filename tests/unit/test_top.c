@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_top.c -- unit tests for top.h: /proc/PID/stat and io parsed (a
- * command name with spaces and parentheses, negative fields, damage), CPU
- * % and I/O rates between two samples (none across a reused pid or before
- * a second sample), ages, header counts and line, order by column with
- * unknowns last, cell text.
+ * test_top.c -- unit tests for top.h: /proc/PID/io parsed, CPU % and I/O
+ * rates between two samples (none across a reused pid or before a second
+ * sample), ages, header counts and line, order by column with unknowns
+ * last, cell text.  (/proc/PID/stat: test_procstat.c.)
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -19,31 +18,6 @@
 #include "pgevict/select.h"
 #include "pgevict/session.h"
 #include "pgevict/top.h"
-
-static void test_parse_stat(void **state)
-{
-	/* fields: pid (comm) state ppid pgrp session tty tpgid flags minflt
-	 * cminflt majflt cmajflt utime(14) stime(15) cutime cstime
-	 * priority(18) nice(19) threads itreal starttime(22) vsize rss(24) */
-	static const char good[] =
-		"4242 (postgres: app (x) ) S 1 4242 4242 0 -1 4194560 100 0 0 0 "
-		"250 50 0 0 20 -5 1 0 987654 123456789 2816 18446744073709551615 1 1 0 0 0\n";
-	static const char *const bad[] = { "", "4242 postgres S 1", "4242 (x) S 1 2 3", "4242 (x)" };
-	struct top_sample s = { 0 };
-	size_t i;
-	(void)state;
-
-	assert_int_equal(top_parse_stat(good, strlen(good), &s), 0);
-	assert_true(s.stat_ok);
-	assert_int_equal(s.cpu_ticks, 300);
-	assert_int_equal(s.start_ticks, 987654);
-	assert_int_equal(s.rss_pages, 2816);
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct top_sample b = { 0 };
-		assert_int_equal(top_parse_stat(bad[i], strlen(bad[i]), &b), -EINVAL);
-		assert_false(b.stat_ok);
-	}
-}
 
 static void test_parse_io(void **state)
 {
@@ -217,7 +191,7 @@ static void test_cells(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_stat),  cmocka_unit_test(test_parse_io),
+		cmocka_unit_test(test_parse_io),
 		cmocka_unit_test(test_rates),       cmocka_unit_test(test_samples_find),
 		cmocka_unit_test(test_sort),        cmocka_unit_test(test_counts_header),
 		cmocka_unit_test(test_cells),
