@@ -267,8 +267,10 @@ int agent_run_headroom(struct agent *a, const struct rule *ru, struct discovery 
 			slots_unknown(a, ru, c);
 			continue;
 		}
-		if (fr >= ru->headroom)
+		if (fr >= ru->headroom) {
+			agent_lockdown_watch(a, ru, c, used, fr, false);
 			continue;
+		}
 		if (!plan.v && (r = ladder_plan(ru->action, p->steps, &ru->sel, &d->sessions, d->now_us, &plan)) < 0)
 			break;
 		if (!sub.v && !(sub.v = calloc(plan.n ? plan.n : 1, sizeof(*sub.v)))) {
@@ -276,11 +278,13 @@ int agent_run_headroom(struct agent *a, const struct rule *ru, struct discovery 
 			break;
 		}
 		sub.action = ru->action;
-		if ((r = pick(ru, &plan, d, acted, c, (size_t)(ru->headroom - fr), &sub)) < 0 || !sub.n)
-			continue;
+		if ((r = pick(ru, &plan, d, acted, c, (size_t)(ru->headroom - fr), &sub)) < 0)
+			break;
 		for (i = 0; i < sub.n; i++)
 			acted[sub.v[i].s - d->sessions.v] = true;
-		r = apply(a, ru, c, p, &sub, used, fr);
+		if (sub.n)
+			r = apply(a, ru, c, p, &sub, used, fr);
+		agent_lockdown_watch(a, ru, c, used, fr, sub.n > 0);
 	}
 	if (all_known)
 		a->slots_unknown_said = false;

@@ -8,7 +8,10 @@
 # only the storm's sessions, never a superuser's, and the superuser gets in
 # (nine logins in ten at least: a refused login holds a slot until it
 # exits, the superuser's reserved ones too).  And the agent's own SQL never wakes it: the backend of its
-# connection is no new client to judge.  tests/bench/storm.sh measures the
+# connection is no new client to judge.  With lockdown-after, a storm
+# that ending sessions cannot hold off locks the cluster down, letting the
+# named roles in; unlock (the operator's) gives the file back byte for
+# byte.  tests/bench/storm.sh measures the
 # rates; these tests hold what must hold.
 
 load common
@@ -35,6 +38,11 @@ setup() {
 teardown() {
 	[ -z "${STORM:-}" ] || { kill -TERM "$STORM" 2>/dev/null; wait "$STORM" 2>/dev/null; } || true
 	agent_teardown
+	# a lockdown a failed test left: undone, so that the next test's
+	# clients get in
+	if [ -d "$RULES/state" ] && [ -n "$(ls -A "$RULES/state")" ]; then
+		"$PGEVICT" --cluster "$s1_port" unlock --state-dir "$RULES/state" >&2 || true
+	fi
 	for _ in $(seq 1 50); do
 		[ "$(pgt_sql s1 "select count(*) from pg_stat_activity where usename like 'st_%'")" = 0 ] && break
 		sleep 0.1
@@ -138,4 +146,47 @@ free_slots() {
 	[ "$passes" -ge 40 ]
 	[[ "$line" == *" 0 passes on events"* ]]
 	[ ! -s "$RULES/out" ]
+}
+
+@test "storm: lockdown-after locks the cluster down when the room cannot be held; the allowed role gets in; unlock restores pg_hba.conf" {
+	hba="$s1_data/pg_hba.conf"
+	before=$(sha256sum <"$hba")
+	mkdir -m 700 "$RULES/state"
+	printf '[room]\nfree = 5\nlockdown-after = 2s\nlockdown-allow-role = st_probe\n' >"$RULES/room.conf"
+	run "$PGEVICT" agent --rules "$RULES" --check
+	[ "$status" -eq 0 ]
+	start --interval 5s --state-dir "$RULES/state"
+	storm -c 60 -t 60
+	wait_for "$RULES/err" "locked down" 300
+	grep "locked down" "$RULES/err" >&3
+	grep -q "rule \[room\]: cluster '$s1_name' locked down: fewer than 5 slots free for 2s while the rule ended sessions" "$RULES/err"
+	grep -q "let in: st_probe, and the owner over the Unix socket; proof: 127.0.0.1: rejected by pg_hba.conf" "$RULES/err"
+	# once
+	[ "$(grep -c "locked down" "$RULES/err")" -eq 1 ]
+	[ "$before" != "$(sha256sum <"$hba")" ]
+	run "$PGEVICT" --cluster "$s1_port" status --state-dir "$RULES/state" --json
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .locked <<<"$output")" = true ]
+	[ "$(jq -r .loaded <<<"$output")" = true ]
+	# the storm now gets nowhere, and the room comes back
+	for _ in $(seq 1 100); do
+		if [ "$(free_slots)" -ge 5 ]; then break; fi
+		sleep 0.1
+	done
+	[ "$(free_slots)" -ge 5 ]
+	read -r attempts good < <(probe st_probe 127.0.0.1 2)
+	echo "st_probe after the lockdown: $good of $attempts logins" >&3
+	[ "$attempts" -ge 10 ]
+	[ "$((good * 10))" -ge "$((attempts * 9))" ]
+	kill -TERM "$STORM"
+	wait "$STORM" || true
+	STORM=
+	stop_agent
+	# the agent never unlocks: the operator does, and gets the file back
+	[ "$before" != "$(sha256sum <"$hba")" ]
+	run "$PGEVICT" --cluster "$s1_port" unlock --state-dir "$RULES/state"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$before" = "$(sha256sum <"$hba")" ]
+	rm -rf "$RULES/state"
 }
