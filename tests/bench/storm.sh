@@ -14,6 +14,9 @@
 #   headroom  the agent with the shipped headroom rule (free = 5)
 #   pool      the same agent, the storm's clients waiting 1 s after a
 #             refusal, as a connection pool does
+#   escalate  the agent with the headroom rule and lockdown-after = 5s,
+#             lockdown-allow-role = probe: it locks the cluster down
+#             itself once the room cannot be held (then unlocked)
 #   lockdown  `pgevict lockdown --allow-role probe --kick` at the start
 # It reports each probe's success rate and the agent's CPU (% of one core)
 # and peak memory during the storm.
@@ -89,7 +92,7 @@ storm_mode() {
 }
 
 start_agent() {
-	"$PGEVICT" --cluster "$c_port" agent --rules "$work/rules" --interval 5s --json \
+	"$PGEVICT" --cluster "$c_port" agent --rules "$work/rules" --interval 5s --json --state-dir "$work/state" \
 		>"$work/agent.out" 2>"$work/agent.err" </dev/null &
 	AGENT=$!
 	sleep 1
@@ -107,6 +110,16 @@ if jq -e 'select(.user == "postgres" or .user == "probe")' "$work/agent.out" >/d
 	say "!!! the headroom agent ended a session that was not the storm's"
 	failed=1
 fi
+# the same rule, with its last step
+printf 'lockdown-after = 5s\nlockdown-allow-role = probe\n' >>"$work/rules/headroom.conf"
+start_agent
+storm_mode escalate 0 agent
+rc=0
+stop_agent || rc=$?
+[ "$rc" = 0 ] || { say "!!! the agent exited $rc on SIGTERM"; failed=1; }
+grep -q "locked down" "$work/agent.err" || { say "!!! the agent did not lock the cluster down"; failed=1; }
+"$PGEVICT" --cluster "$c_port" unlock --state-dir "$work/state" >"$work/escalate.unlock" 2>&1 ||
+	{ say "!!! unlock after the agent's lockdown failed: $(tail -n 1 "$work/escalate.unlock")"; failed=1; }
 storm_mode lockdown 0 lockdown
 
 # rate FILE: "ok/attempts (P%)" of a probe's result
@@ -118,14 +131,15 @@ cpu() { awk '{ printf "%.2f%%", $1 / 100 }' "$1"; }
 	echo "max_connections 50 (3 for superusers), $CLIENTS storm clients, ${SECS}s per mode, a login every 100 ms per probe"
 	echo
 	printf '%-10s %-22s %-22s %-24s %10s\n' mode "probe (ordinary role)" "superuser (socket)" "storm accepted/cut" "agent CPU"
-	for m in none headroom pool lockdown; do
+	for m in none headroom pool escalate lockdown; do
 		a=$(awk '{ print $4 "/" $8 }' "$work/$m.storm")
 		c=-
-		[ "$m" != headroom ] && [ "$m" != pool ] || c=$(cpu "$work/$m.cpu")
+		[ "$m" = none ] || [ "$m" = lockdown ] || c=$(cpu "$work/$m.cpu")
 		printf '%-10s %-22s %-22s %-24s %10s\n' "$m" "$(rate "$work/$m.probe")" "$(rate "$work/$m.su")" "$a" "$c"
 	done
 	echo
-	echo "agent peak memory: $((peak_kb / 1024)) MB; $(sed -n 's/.*stopping after/stopping after/p' "$work/agent.err")"
+	echo "agent peak memory (headroom, pool): $((peak_kb / 1024)) MB"
+	echo "escalate: $(grep -o "locked down: fewer than [^;]*" "$work/agent.err" | head -n 1)"
 	[ "$failed" = 0 ] && echo "correctness: ok: the agent ended only the storm's sessions and exited 0; the lockdown was undone" ||
 		echo "correctness: FAILED (see above)"
 }
