@@ -148,6 +148,8 @@ install: all
 	install -m 0644 rules/*.conf.example rules/README $(DESTDIR)$(SYSCONFDIR)/pgevict/rules.d/
 	install -D -m 0644 systemd/pgevict-agent.service.d/containers.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/systemd/system/pgevict-agent.service.d/containers.conf.example
+	install -D -m 0644 systemd/pgevict-agent.service.d/lockdown.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/systemd/system/pgevict-agent.service.d/lockdown.conf.example
 
 clean:
 	rm -rf build build-san

@@ -45,6 +45,9 @@ struct agent_params {
 	int64_t step_timeout_ms;     /* unless a rule sets its own */
 	int64_t interval_ms;         /* between passes */
 	const char *metrics_path;    /* --metrics FILE, or NULL */
+	const char *state_dir;       /* --state-dir (a headroom rule's
+	                                lockdown), NULL: lockdown's default */
+	const char *hba_file;        /* --hba-file, NULL */
 	evict_audit_fn audit;        /* the engine's audit sink; its argument
 	                                is the rule's name */
 };
@@ -100,6 +103,26 @@ struct su_mem {
 	unsigned char su;            /* enum su */
 };
 
+/* What SQL last said of a role in a cluster (agent_headroom.c): for the
+ * sessions SQL has not seen (a storm's, when SQL cannot get a slot). */
+struct role_mem {
+	pid_t pm;                    /* the cluster's postmaster */
+	char *name;
+	unsigned char su;            /* enum su: SU_YES or SU_NO */
+	long long seen_ms;           /* monotonic: SQL last said so */
+};
+
+/* A cluster a headroom rule with lockdown-after finds short of slots
+ * (agent_lockdown.c). */
+struct lock_watch {
+	pid_t pm;                    /* the cluster's postmaster, */
+	unsigned long long start_ticks; /* and its start */
+	char rule[RULE_NAME_MAX + 1];
+	long long since_ms;          /* monotonic: short since */
+	bool acted;                  /* the rule ended sessions meanwhile */
+	bool done;                   /* locked down (or tried): once */
+};
+
 struct agent {
 	struct agent_params p;
 	struct rule_set rules;
@@ -143,10 +166,17 @@ struct agent {
 	/* --once: every outcome, for the exit status */
 	enum outcome *outs;
 	size_t nouts, capouts;
-	/* headroom rules: superuser-ness by (pid, start), sorted; the
-	 * clusters whose slots were unknown, said once */
+	/* headroom rules: superuser-ness by (pid, start), sorted, and by
+	 * role; the clusters whose slots were unknown, said once */
 	struct su_mem *su;
 	size_t nsu;
+	struct role_mem *roles;      /* and by role, for new sessions */
+	size_t nroles, caproles;
+	struct lock_watch *watch;    /* headroom rules' lockdown-after */
+	size_t nwatch;
+	pid_t *near_pm;              /* the clusters (postmasters) where a
+	                                headroom rule may soon act */
+	size_t nnear;
 	bool slots_unknown_said;
 };
 
@@ -179,6 +209,19 @@ int agent_check_rules(const char *path);
 
 /* Could a rule with --idle-for or --running-for match S, time aside? */
 bool agent_io_relevant(const struct agent *a, const struct session *s, int64_t now_us);
+
+/* After a headroom rule RU judged cluster C (USED slots, FR free; ACTED:
+ * it ended sessions there in this pass): with lockdown-after, watch how
+ * long the shortage lasts and lock C down once it lasted that long while
+ * the rule acted.  Nothing without lockdown-after. */
+void agent_lockdown_watch(struct agent *a, const struct rule *ru, const struct pg_cluster *c, size_t used, int fr,
+			  bool acted);
+void agent_lockdown_clear(struct agent *a);
+
+/* Note the clusters of CL where a headroom rule ordering by idle time may
+ * soon act (fewer than twice its free slots left, counted in L): only
+ * there do its sessions' idle times need /proc/PID/io.  0 or -ENOMEM. */
+int agent_headroom_near(struct agent *a, const struct cluster_list *cl, const struct session_list *l);
 
 /*
  * A cheap pass: the postmasters' children (one read each), their titles

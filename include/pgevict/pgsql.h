@@ -57,6 +57,15 @@ int pgsql_connect(const struct pg_cluster *c, const char *dsn, PGconn **ret_conn
 int pgsql_connect_at(int proc_dirfd, const struct pg_cluster *c, const char *dsn, PGconn **ret_conn,
 		     char **ret_err);
 
+/*
+ * Whether PID (as the server of postmaster PM numbers it: its own pid
+ * namespace's) was the backend of one of our last connections, made less
+ * than a minute ago.  The agent's process events ask it, so that the
+ * backend of its own SQL is never taken for a new client (each pass's
+ * connection would otherwise ask for the next pass).
+ */
+bool pgsql_own_backend(pid_t pm, pid_t pid);
+
 /* Read pg_stat_activity.  0 or -EIO (-ETIMEDOUT, -EINTR: the connection
  * is then given up, only pgsql_close is left to do) with *ret_err set.
  * The same holds for every statement below. */

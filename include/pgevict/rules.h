@@ -23,6 +23,9 @@
  *   match  = --state idle                 who may be ended (this default)
  *   order  = idle-longest                 | oldest | newest
  *   action = terminate                    terminate (default) | sever
+ *   lockdown-after = 10s                  if free stays below N that long
+ *   lockdown-allow-role = dba,monitor     while the rule acts: lock down,
+ *                                         letting these roles in
  *
  * A headroom rule never ends a walsender, nor a session whose role is a
  * superuser or not known not to be one, unless its match names the user
@@ -62,9 +65,14 @@ struct rule {
 	enum rule_per per;
 	long headroom;               /* free = N: a headroom rule; 0: not one */
 	enum rule_order order;       /* a headroom rule's */
+	int64_t lockdown_after_ms;   /* lockdown-after: lock the cluster down
+	                                when the free slots stayed below N that
+	                                long while the rule acted; 0: never */
+	char **lockdown_allow;       /* lockdown-allow-role: whom it lets in */
+	size_t nlockdown_allow;
 	/* parse state: the line of each key, 0 when not given */
 	int line_match, line_action, line_via, line_keep, line_per, line_step_timeout;
-	int line_free, line_order;
+	int line_free, line_order, line_lockdown_after, line_lockdown_allow;
 };
 
 struct rule_set {

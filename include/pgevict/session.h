@@ -167,6 +167,9 @@ int cluster_slots_free(const struct pg_cluster *c, size_t used);
  * what max_connections counts. */
 size_t cluster_slots_used(const struct pg_cluster *c, const struct session_list *l);
 
+/* "6/100": USED of C's max_connections ("6/?" when unknown), into BUF. */
+const char *cluster_slots_text(const struct pg_cluster *c, size_t used, char *buf, size_t len);
+
 /* "ESTABLISHED", "CLOSE_WAIT", ... for a TCP state number; NULL if none. */
 const char *tcp_state_name(int state);
 

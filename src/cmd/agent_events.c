@@ -11,7 +11,9 @@
  * 500 and 1000 ms after the fork until it does.  Then, if some rule could
  * match it, the loop runs a pass at once (a cheap one, and a full one when
  * a rule may act), so `keep` and `match` rules act within milliseconds of
- * a connection.  An exit forgets a child still waited for.  Lost events
+ * a connection.  The backend of the agent's own SQL is not judged (each
+ * pass's connection would otherwise ask for the next pass).  An exit
+ * forgets a child still waited for.  Lost events
  * (a full socket buffer) ask for a pass too.  The periodic passes stay as
  * the safety net.
  */
@@ -23,6 +25,7 @@
 
 #include "pgevict/agent.h"
 #include "pgevict/clock.h"
+#include "pgevict/pgsql.h"
 #include "pgevict/procevents.h"
 #include "pgevict/procfs.h"
 #include "pgevict/title.h"
@@ -179,9 +182,18 @@ static int pend_check(struct agent *a, const struct pend *p, int64_t now_us)
 	struct title tt;
 	char *buf = NULL;
 	size_t len = 0, k;
+	pid_t inner;
 	int r = 0;
 
-	if (!c || procfs_read(a->pfd, p->pid, "cmdline", TITLE_MAX, &buf, &len) < 0)
+	if (!c)
+		return 0;
+	/* our own SQL's backend is no client to judge */
+	inner = p->pid;
+	if ((c->ns_own & NS_PID) && procfs_inner_pid(a->pfd, p->pid, &inner) < 0)
+		return 0;
+	if (pgsql_own_backend(c->pid, inner))
+		return 0;
+	if (procfs_read(a->pfd, p->pid, "cmdline", TITLE_MAX, &buf, &len) < 0)
 		return 0;
 	title_clean(buf, len);
 	if (title_parse(buf, c->cluster_name, NULL, &tt) < 0) {

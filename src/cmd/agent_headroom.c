@@ -7,8 +7,9 @@
  * backends /proc shows, against max_connections less the reserved ones),
  * choosing just enough sessions to end when fewer than a rule's free
  * slots are left (rules_headroom), and remembering what SQL last said of
- * each session's role, so that a superuser stays one when SQL stops
- * working (a full server is exactly when it does).  Acting goes through
+ * each session's role, and of each role, so that a superuser stays one
+ * when SQL stops working (a full server is exactly when it does) and the
+ * new sessions of a known role can be judged without it.  Acting goes through
  * the engine like every rule; reporting through agent_pass_report.
  */
 #include <errno.h>
@@ -19,6 +20,10 @@
 #include <syslog.h>
 
 #include "pgevict/agent.h"
+#include "pgevict/clock.h"
+
+/* How long what SQL said of a role stands without SQL saying it again. */
+#define ROLE_MEM_MS (10LL * 60 * 1000)
 
 static int su_cmp(const void *pa, const void *pb)
 {
@@ -29,11 +34,76 @@ static int su_cmp(const void *pa, const void *pb)
 	return a->start_ticks < b->start_ticks ? -1 : a->start_ticks > b->start_ticks;
 }
 
+/* The memory of role NAME in the cluster of postmaster PM, or NULL. */
+static struct role_mem *role_find(struct agent *a, pid_t pm, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < a->nroles; i++)
+		if (a->roles[i].pm == pm && strcmp(a->roles[i].name, name) == 0)
+			return &a->roles[i];
+	return NULL;
+}
+
+/* Remember what SQL said of S's role now.  0 or -ENOMEM. */
+static int role_learn(struct agent *a, const struct session *s, long long now)
+{
+	struct role_mem *m = role_find(a, s->cluster->pid, s->user);
+
+	if (!m) {
+		if (a->nroles == a->caproles) {
+			size_t cap = a->caproles ? a->caproles * 2 : 16;
+			struct role_mem *nv = realloc(a->roles, cap * sizeof(*nv));
+			if (!nv)
+				return -ENOMEM;
+			a->roles = nv;
+			a->caproles = cap;
+		}
+		m = &a->roles[a->nroles];
+		if (!(m->name = strdup(s->user)))
+			return -ENOMEM;
+		m->pm = s->cluster->pid;
+		a->nroles++;
+	}
+	m->su = s->su;
+	m->seen_ms = now;
+	return 0;
+}
+
+/* Forget the roles SQL has not spoken of for ROLE_MEM_MS: a role made a
+ * superuser since must not stay an ordinary one for long. */
+static void roles_expire(struct agent *a, long long now)
+{
+	size_t i;
+
+	for (i = 0; i < a->nroles;) {
+		if (now - a->roles[i].seen_ms < ROLE_MEM_MS) {
+			i++;
+			continue;
+		}
+		free(a->roles[i].name);
+		a->roles[i] = a->roles[--a->nroles];
+	}
+}
+
+/*
+ * A session SQL did not describe in this pass takes what SQL said of it
+ * in an earlier one (by pid and start), else what SQL last said of its
+ * role in its cluster: when every slot is taken SQL fails, and the
+ * sessions of a storm are all new.
+ */
 int agent_su_remember(struct agent *a, struct discovery *d)
 {
 	struct su_mem *nv = NULL, key, *old;
+	long long now = clock_mono_ms();
 	size_t i, n = 0;
 
+	for (i = 0; i < d->sessions.n; i++) {
+		struct session *s = &d->sessions.v[i];
+		if (s->su != SU_UNKNOWN && s->user && s->cluster && role_learn(a, s, now) < 0)
+			goto nomem;
+	}
+	roles_expire(a, now);
 	for (i = 0; i < d->sessions.n; i++) {
 		struct session *s = &d->sessions.v[i];
 		if (s->su == SU_UNKNOWN && a->nsu) {
@@ -43,10 +113,15 @@ int agent_su_remember(struct agent *a, struct discovery *d)
 			if (old)
 				s->su = old->su;
 		}
+		if (s->su == SU_UNKNOWN && s->user && s->cluster && s->is_client) {
+			const struct role_mem *m = role_find(a, s->cluster->pid, s->user);
+			if (m)
+				s->su = m->su;
+		}
 		if (s->su == SU_UNKNOWN)
 			continue;
 		if (!nv && !(nv = malloc(d->sessions.n * sizeof(*nv))))
-			return -ENOMEM;
+			goto nomem;
 		nv[n++] = (struct su_mem){ s->pid, s->start_ticks, s->su };
 	}
 	if (n)
@@ -56,13 +131,48 @@ int agent_su_remember(struct agent *a, struct discovery *d)
 	a->su = nv;
 	a->nsu = n;
 	return 0;
+nomem:
+	free(nv);
+	return -ENOMEM;
 }
 
 void agent_headroom_clear(struct agent *a)
 {
+	size_t i;
+
 	free(a->su);
 	a->su = NULL;
 	a->nsu = 0;
+	for (i = 0; i < a->nroles; i++)
+		free(a->roles[i].name);
+	free(a->roles);
+	a->roles = NULL;
+	a->nroles = a->caproles = 0;
+	free(a->near_pm);
+	a->near_pm = NULL;
+	a->nnear = 0;
+}
+
+int agent_headroom_near(struct agent *a, const struct cluster_list *cl, const struct session_list *l)
+{
+	long want = 0;
+	size_t i;
+
+	a->nnear = 0;
+	for (i = 0; i < a->rules.n; i++)
+		if (a->rules.v[i].headroom && a->rules.v[i].order == ORDER_IDLE_LONGEST && a->rules.v[i].headroom > want)
+			want = a->rules.v[i].headroom;
+	if (!want || !cl->n)
+		return 0;
+	free(a->near_pm);
+	if (!(a->near_pm = calloc(cl->n, sizeof(*a->near_pm))))
+		return -ENOMEM;
+	for (i = 0; i < cl->n; i++) {
+		int fr = cluster_slots_free(cl->v[i], cluster_slots_used(cl->v[i], l));
+		if (fr != INT_MIN && fr < 2 * want)
+			a->near_pm[a->nnear++] = cl->v[i]->pid;
+	}
+	return 0;
 }
 
 /* Say once (until every cluster's slots are known again) that C's are not. */
@@ -157,8 +267,10 @@ int agent_run_headroom(struct agent *a, const struct rule *ru, struct discovery 
 			slots_unknown(a, ru, c);
 			continue;
 		}
-		if (fr >= ru->headroom)
+		if (fr >= ru->headroom) {
+			agent_lockdown_watch(a, ru, c, used, fr, false);
 			continue;
+		}
 		if (!plan.v && (r = ladder_plan(ru->action, p->steps, &ru->sel, &d->sessions, d->now_us, &plan)) < 0)
 			break;
 		if (!sub.v && !(sub.v = calloc(plan.n ? plan.n : 1, sizeof(*sub.v)))) {
@@ -166,11 +278,13 @@ int agent_run_headroom(struct agent *a, const struct rule *ru, struct discovery 
 			break;
 		}
 		sub.action = ru->action;
-		if ((r = pick(ru, &plan, d, acted, c, (size_t)(ru->headroom - fr), &sub)) < 0 || !sub.n)
-			continue;
+		if ((r = pick(ru, &plan, d, acted, c, (size_t)(ru->headroom - fr), &sub)) < 0)
+			break;
 		for (i = 0; i < sub.n; i++)
 			acted[sub.v[i].s - d->sessions.v] = true;
-		r = apply(a, ru, c, p, &sub, used, fr);
+		if (sub.n)
+			r = apply(a, ru, c, p, &sub, used, fr);
+		agent_lockdown_watch(a, ru, c, used, fr, sub.n > 0);
 	}
 	if (all_known)
 		a->slots_unknown_said = false;

@@ -78,6 +78,17 @@ static void note_sql(struct agent *a, const struct discovery *d)
 
 /* Does S's I/O matter: could a rule with --idle-for or --running-for
  * match it, time aside?  (Others need no clock of their own.) */
+/* Is S in a cluster where a headroom rule may soon act? */
+static bool near(const struct agent *a, const struct session *s)
+{
+	size_t i;
+
+	for (i = 0; s->cluster && i < a->nnear; i++)
+		if (a->near_pm[i] == s->cluster->pid)
+			return true;
+	return false;
+}
+
 bool agent_io_relevant(const struct agent *a, const struct session *s, int64_t now_us)
 {
 	size_t k;
@@ -85,7 +96,7 @@ bool agent_io_relevant(const struct agent *a, const struct session *s, int64_t n
 	for (k = 0; k < a->rules.n; k++) {
 		const struct selector *sel = &a->rules.v[k].sel;
 		bool timed = sel->idle_for_ms >= 0 || sel->running_for_ms >= 0 ||
-			     (a->rules.v[k].headroom && a->rules.v[k].order == ORDER_IDLE_LONGEST);
+			     (a->rules.v[k].headroom && a->rules.v[k].order == ORDER_IDLE_LONGEST && near(a, s));
 		if (timed && rules_may_match(sel, s, now_us, true))
 			return true;
 	}
@@ -100,6 +111,8 @@ static int track_pass(struct agent *a, struct discovery *d)
 	size_t i;
 	int r;
 
+	if (agent_headroom_near(a, &d->clusters, &d->sessions) < 0)
+		return -ENOMEM;
 	io = malloc((d->sessions.n ? d->sessions.n : 1) * sizeof(*io));
 	if (!io)
 		return -ENOMEM;

@@ -314,11 +314,13 @@ static int quick_child(struct quick *qk, struct pg_cluster *c, pid_t pid, bool c
  * -ENOMEM. */
 static int quick_track(struct agent *a, struct session_list *l, int64_t now_us)
 {
-	uint64_t *io = malloc((l->n ? l->n : 1) * sizeof(*io));
+	uint64_t *io;
 	size_t i;
 	int r;
 
-	if (!io)
+	if (agent_headroom_near(a, &a->last.clusters, l) < 0)
+		return -ENOMEM;
+	if (!(io = malloc((l->n ? l->n : 1) * sizeof(*io))))
 		return -ENOMEM;
 	for (i = 0; i < l->n; i++) {
 		char *text = NULL;

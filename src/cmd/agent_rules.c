@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "pgevict/agent.h"
+#include "pgevict/duration.h"
 #include "pgevict/cmd.h"
 #include "pgevict/escape.h"
 
@@ -259,6 +260,18 @@ int agent_check_rules(const char *path)
 		if (r->headroom)
 			printf(" (keeps %ld slots free, ending the %s first)", r->headroom,
 			       r->order == ORDER_OLDEST ? "oldest" : r->order == ORDER_NEWEST ? "newest" : "idle longest");
+		if (r->lockdown_after_ms) {
+			char after[32];
+			size_t k;
+			duration_format(r->lockdown_after_ms, after, sizeof(after));
+			printf(" (locks the cluster down after %s short, letting in", after);
+			for (k = 0; k < r->nlockdown_allow; k++) {
+				char *e = escape_term(r->lockdown_allow[k]);
+				printf("%s %s", k ? "," : "", e ? e : "?");
+				free(e);
+			}
+			printf("%sthe owner over the Unix socket)", r->nlockdown_allow ? " and " : " ");
+		}
 		putchar('\n');
 		free(m);
 		free(f);

@@ -244,6 +244,7 @@ static void agent_clear(struct agent *a)
 	agent_quick_clear(a);
 	agent_events_clear(a);
 	agent_headroom_clear(a);
+	agent_lockdown_clear(a);
 	free(a->dry_prev);
 	free(a->dry_cur);
 	if (a->have_last)
@@ -263,7 +264,7 @@ int cmd_agent(const struct options *o)
 		.p = { .rules_dir = o->rules_dir, .cluster = o->cluster, .no_sql = o->no_sql, .dsn = o->dsn,
 		       .iface = o->iface, .json = o->json, .dry_run = o->dry_run,
 		       .step_timeout_ms = o->step_timeout_ms, .interval_ms = o->interval_ms,
-		       .metrics_path = o->metrics,
+		       .metrics_path = o->metrics, .state_dir = o->state_dir, .hba_file = o->hba_file,
 		       .audit = cmd_evict_syslog },
 		.pfd = -1, .sfd = -1, .efd = -1,
 	};

@@ -5,6 +5,7 @@
  * Verified clusters only; --all adds what looks like a postmaster but
  * failed verification (postmaster.c), marked UNVERIFIED with the reason.
  */
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,15 +72,36 @@ static json_object *namespaces_json(const struct pg_cluster *c)
 	return o;
 }
 
+static json_object *int_or_null(int v, int unknown_below)
+{
+	return v < unknown_below ? NULL : json_object_new_int(v);
+}
+
+/* {used, max, superuser_reserved, reserved, free}: the settings null when
+ * unknown; free is what an ordinary role can still take (0 when
+ * superusers hold reserved slots too). */
+static json_object *slots_json(const struct pg_cluster *c, size_t used)
+{
+	json_object *o = json_object_new_object();
+	int fr = cluster_slots_free(c, used);
+
+	json_object_object_add(o, "used", json_object_new_int64((int64_t)used));
+	json_object_object_add(o, "max", int_or_null(c->max_connections, 1));
+	json_object_object_add(o, "superuser_reserved", int_or_null(c->su_reserved, 0));
+	json_object_object_add(o, "reserved", int_or_null(c->reserved, 0));
+	json_object_object_add(o, "free", fr == INT_MIN ? NULL : json_object_new_int(fr < 0 ? 0 : fr));
+	return o;
+}
+
 int cmd_clusters(const struct options *o)
 {
-	const char *hdr[10] = { "PID", "PORT", "VERSION", "NAME", "STATUS", "SESSIONS" };
+	const char *hdr[11] = { "PID", "PORT", "VERSION", "NAME", "STATUS", "SESSIONS", "SLOTS" };
 	const struct cluster_list *lists[2];
 	struct discovery d;
 	struct table *t = NULL;
 	size_t i, j, l, nshown = 0;
 	bool with_note = false, with_where = false;
-	int r, ncols = 6;
+	int r, ncols = 7;
 
 	/* SQL, when it works, gives the hba_file PostgreSQL really uses. */
 	if ((r = cmd_discover(o, &d)) != 0)
@@ -103,7 +125,7 @@ int cmd_clusters(const struct options *o)
 	for (l = 0; l < (o->all ? 2u : 1u); l++)
 		for (i = 0; i < lists[l]->n; i++) {
 			const struct pg_cluster *c = lists[l]->v[i];
-			size_t nclient = 0;
+			size_t nclient = 0, used = cluster_slots_used(c, &d.sessions);
 			for (j = 0; j < d.sessions.n; j++)
 				if (d.sessions.v[j].cluster == c && d.sessions.v[j].is_client)
 					nclient++;
@@ -122,6 +144,7 @@ int cmd_clusters(const struct options *o)
 				json_object_object_add(obj, "listen_address", out_json_str(c->listen_addr));
 				json_object_object_add(obj, "owner", out_json_str(c->owner_name));
 				json_object_object_add(obj, "client_sessions", json_object_new_int64((int64_t)nclient));
+				json_object_object_add(obj, "slots", c->unverified ? NULL : slots_json(c, used));
 				json_object_object_add(obj, "verified", json_object_new_boolean(!c->unverified));
 				json_object_object_add(obj, "unverified", out_json_str(c->unverified));
 				json_object_object_add(obj, "container", container_json(c));
@@ -129,8 +152,8 @@ int cmd_clusters(const struct options *o)
 				out_json_line(obj);
 				json_object_put(obj);
 			} else {
-				char pid[16], port[16], n[16], where[48];
-				const char *row[10];
+				char pid[16], port[16], n[16], where[48], slots[48];
+				const char *row[11];
 				int k = 0;
 				snprintf(pid, sizeof(pid), "%d", c->pid);
 				snprintf(port, sizeof(port), "%d", c->port);
@@ -141,6 +164,7 @@ int cmd_clusters(const struct options *o)
 				row[k++] = c->cluster_name;
 				row[k++] = c->unverified ? "UNVERIFIED" : c->status;
 				row[k++] = n;
+				row[k++] = c->unverified ? "" : cluster_slots_text(c, used, slots, sizeof(slots));
 				if (with_where)
 					row[k++] = where_of(c, where, sizeof(where));
 				row[k++] = c->data_dir;

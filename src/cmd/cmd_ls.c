@@ -4,6 +4,7 @@
  * (with --all every child of a postmaster), as a table for people or JSON
  * Lines for scripts.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,31 @@ static void warn_sql_gaps(const struct options *o, const struct discovery *d)
 	}
 }
 
+/* Under the table, a line per cluster: its connection slots, what a
+ * DBA asks first when logins fail. */
+static void print_slots(const struct discovery *d)
+{
+	size_t i;
+	char label[32], slots[48];
+
+	for (i = 0; i < d->clusters.n; i++) {
+		const struct pg_cluster *c = d->clusters.v[i];
+		size_t used = cluster_slots_used(c, &d->sessions);
+		int fr = cluster_slots_free(c, used);
+		char *e = escape_term(cluster_label(c, label, sizeof(label)));
+		printf("cluster %s (port %d): slots %s used", e ? e : "?", c->port,
+		       cluster_slots_text(c, used, slots, sizeof(slots)));
+		if (fr != INT_MIN && c->reserved > 0)
+			printf(", %d free for ordinary roles (%d kept for superusers, %d for pg_use_reserved_connections)\n",
+			       fr < 0 ? 0 : fr, c->su_reserved, c->reserved);
+		else if (fr != INT_MIN)
+			printf(", %d free for ordinary roles (%d kept for superusers)\n", fr < 0 ? 0 : fr, c->su_reserved);
+		else
+			printf(" (max_connections unknown)\n");
+		free(e);
+	}
+}
+
 int cmd_ls(const struct options *o)
 {
 	static const char *const hdr[] = { "PID", "CLUSTER", "TYPE", "USER", "DATABASE", "CLIENT",
@@ -132,8 +158,10 @@ int cmd_ls(const struct options *o)
 				goto nomem;
 		}
 	}
-	if (t)
+	if (t) {
 		table_print(t);
+		print_slots(&d);
+	}
 	if (!o->json && !shown)
 		fprintf(stderr, "pgevict: no session matches\n");
 	table_free(t);

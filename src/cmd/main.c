@@ -79,7 +79,7 @@ static const struct command commands[] = {
 	{ "unlock", cmd_unlock, K_GLOBAL | K_STATE, NEED_ROOT, "undo a lockdown exactly, reload, prove it" },
 	{ "status", cmd_status, K_GLOBAL | K_STATE, NEED_ROOT, "is the cluster locked down, and is that in force" },
 	/* root is checked by the agent: --check needs none */
-	{ "agent", cmd_agent, K_GLOBAL | K_AGENT, 0, "the sidecar: enforce the rules in --rules DIR" },
+	{ "agent", cmd_agent, K_GLOBAL | K_AGENT | K_STATE, 0, "the sidecar: enforce the rules in --rules DIR" },
 	/* no root: FILEs are the operator's; `hba check` without FILE checks */
 	{ "hba", cmd_hba, K_GLOBAL | K_LOCK | K_HBA, TAKES_ARGS,
 	  "check [FILE...]: PostgreSQL's verdict; lockdown FILE: print the lockdown file" },
@@ -242,7 +242,8 @@ static void usage(FILE *f)
 		   "           --older-than DUR --idle-for DUR --running-for DUR --app NAME --all\n"
 		   "           (DUR: 500ms 2s 10min 1h; CIDR: no host bits set, 10.0.0.0/8 not 10.1.2.3/8)\n"
 		   "lockdown:  --total --allow-role R --allow-host CIDR --kick --role R --database D\n"
-		   "           --dry-run --state-dir DIR --hba-file PATH (the last two also for unlock and status)\n"
+		   "           --dry-run --state-dir DIR --hba-file PATH (the last two also for unlock, status, top\n"
+		   "           and agent: where a headroom rule's lockdown-after keeps its state)\n"
 		   "sever:     --method rst|destroy   --conn ADDR:PORT,ADDR:PORT [--iface IF]\n"
 		   "top:       --interval DUR --batch --iterations N (and selectors, --all)\n"
 		   "hba:       hba check [FILE...] (no FILE: the --cluster's own; exit 0 loads, 1 refused, 2 unreadable)\n"

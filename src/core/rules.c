@@ -23,6 +23,7 @@
 
 #include "pgevict/duration.h"
 #include "pgevict/rules.h"
+#include "pgevict/strv.h"
 
 struct pctx {
 	const char *p, *end;
@@ -52,6 +53,7 @@ static void rule_free(struct rule *r)
 {
 	free(r->file);
 	free(r->match);
+	strv_free(r->lockdown_allow, r->nlockdown_allow);
 	select_clear(&r->sel);
 }
 
@@ -165,6 +167,97 @@ static char *reader(char *str, int num, void *stream)
 	return c->failed ? NULL : str;
 }
 
+/* A key given once per rule. */
+#define ONCE(field)                                                                                \
+	do {                                                                                       \
+		if (r->field) {                                                                    \
+			fail(c, c->line, "'%s' given twice in [%s] (first at line %d)", name, r->name, \
+			     r->field);                                                            \
+			return 0;                                                                  \
+		}                                                                                  \
+		r->field = c->line;                                                                \
+	} while (0)
+
+/* lockdown-allow-role = NAME[,NAME...]: the roles a lockdown the rule
+ * makes lets in (as lockdown's --allow-role).  1 or 0 (said). */
+static int allow_roles(struct pctx *c, struct rule *r, const char *value)
+{
+	const char *p = value;
+
+	while (*p) {
+		size_t n = strcspn(p, ", \t");
+		size_t k;
+		if (n) {
+			char name[64];
+			if (n >= sizeof(name)) {
+				fail(c, c->line, "lockdown-allow-role: a role name is at most %zu bytes", sizeof(name) - 1);
+				return 0;
+			}
+			memcpy(name, p, n);
+			name[n] = 0;
+			for (k = 0; k < n; k++)
+				if ((unsigned char)name[k] < 0x20 || name[k] == '"' || name[k] == 0x7f) {
+					fail(c, c->line, "lockdown-allow-role: '%.60s' is no role name", name);
+					return 0;
+				}
+			if (!strv_contains(r->lockdown_allow, r->nlockdown_allow, name) &&
+			    strv_push(&r->lockdown_allow, &r->nlockdown_allow, name) < 0) {
+				c->nomem = c->failed = true;
+				return 0;
+			}
+		}
+		p += n;
+		p += strspn(p, ", \t");
+	}
+	if (!r->nlockdown_allow) {
+		fail(c, c->line, "lockdown-allow-role is empty (name the roles a lockdown lets in)");
+		return 0;
+	}
+	return 1;
+}
+
+/* The keys of headroom rules: 1, 0 (said), or -1: not one of them. */
+static int headroom_key(struct pctx *c, struct rule *r, const char *name, const char *value)
+{
+	if (strcmp(name, "free") == 0) {
+		char *end;
+		long k;
+		ONCE(line_free);
+		errno = 0;
+		k = strtol(value, &end, 10);
+		if (errno || end == value || *end || k < 1 || k > RULE_FREE_MAX || !isdigit((unsigned char)value[0])) {
+			fail(c, c->line, "bad free '%.60s' (a number of slots, 1 to %d)", value, RULE_FREE_MAX);
+			return 0;
+		}
+		r->headroom = k;
+	} else if (strcmp(name, "order") == 0) {
+		ONCE(line_order);
+		if (strcmp(value, "idle-longest") == 0)
+			r->order = ORDER_IDLE_LONGEST;
+		else if (strcmp(value, "oldest") == 0)
+			r->order = ORDER_OLDEST;
+		else if (strcmp(value, "newest") == 0)
+			r->order = ORDER_NEWEST;
+		else {
+			fail(c, c->line, "bad order '%.60s' (idle-longest, oldest or newest)", value);
+			return 0;
+		}
+	} else if (strcmp(name, "lockdown-after") == 0) {
+		ONCE(line_lockdown_after);
+		if (duration_parse(value, &r->lockdown_after_ms) < 0 || r->lockdown_after_ms < 1000 ||
+		    r->lockdown_after_ms > 3600000) {
+			fail(c, c->line, "bad lockdown-after '%.60s' (e.g. 10s, 1min; 1s to 1h)", value);
+			return 0;
+		}
+	} else if (strcmp(name, "lockdown-allow-role") == 0) {
+		ONCE(line_lockdown_allow);
+		return allow_roles(c, r, value);
+	} else {
+		return -1;
+	}
+	return 1;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct pctx *c = user;
@@ -176,15 +269,6 @@ static int handler(void *user, const char *section, const char *name, const char
 		fail(c, c->line, "'%s' is outside a [rule] section", name);
 		return 0;
 	}
-#define ONCE(field)                                                                                \
-	do {                                                                                       \
-		if (r->field) {                                                                    \
-			fail(c, c->line, "'%s' given twice in [%s] (first at line %d)", name, r->name, \
-			     r->field);                                                            \
-			return 0;                                                                  \
-		}                                                                                  \
-		r->field = c->line;                                                                \
-	} while (0)
 	if (strcmp(name, "match") == 0) {
 		ONCE(line_match);
 		if (!(r->match = strdup(value))) {
@@ -245,29 +329,6 @@ static int handler(void *user, const char *section, const char *name, const char
 			fail(c, c->line, "bad per '%.60s' (user, db or client)", value);
 			return 0;
 		}
-	} else if (strcmp(name, "free") == 0) {
-		char *end;
-		long k;
-		ONCE(line_free);
-		errno = 0;
-		k = strtol(value, &end, 10);
-		if (errno || end == value || *end || k < 1 || k > RULE_FREE_MAX || !isdigit((unsigned char)value[0])) {
-			fail(c, c->line, "bad free '%.60s' (a number of slots, 1 to %d)", value, RULE_FREE_MAX);
-			return 0;
-		}
-		r->headroom = k;
-	} else if (strcmp(name, "order") == 0) {
-		ONCE(line_order);
-		if (strcmp(value, "idle-longest") == 0)
-			r->order = ORDER_IDLE_LONGEST;
-		else if (strcmp(value, "oldest") == 0)
-			r->order = ORDER_OLDEST;
-		else if (strcmp(value, "newest") == 0)
-			r->order = ORDER_NEWEST;
-		else {
-			fail(c, c->line, "bad order '%.60s' (idle-longest, oldest or newest)", value);
-			return 0;
-		}
 	} else if (strcmp(name, "step-timeout") == 0) {
 		ONCE(line_step_timeout);
 		if (duration_parse(value, &r->step_timeout_ms) < 0 || r->step_timeout_ms <= 0 ||
@@ -275,11 +336,13 @@ static int handler(void *user, const char *section, const char *name, const char
 			fail(c, c->line, "bad step-timeout '%.60s' (e.g. 500ms, 5s; at most 1h)", value);
 			return 0;
 		}
+	} else if ((rc = headroom_key(c, r, name, value)) >= 0) {
+		return rc;
 	} else {
-		fail(c, c->line, "unknown key '%.60s' (match, action, keep, per, free, order, via, step-timeout)", name);
+		fail(c, c->line, "unknown key '%.60s' (match, action, keep, per, free, order, lockdown-after, "
+		     "lockdown-allow-role, via, step-timeout)", name);
 		return 0;
 	}
-#undef ONCE
 	return 1;
 }
 
@@ -301,6 +364,12 @@ static void check_headroom(struct pctx *c, struct rule *r)
 	}
 	if (!r->line_action)
 		r->line_action = r->line;   /* terminate */
+	/* Not the sql step unless named: pg_terminate_backend needs a
+	 * connection, and so a slot (a superuser's reserved one) and a fork,
+	 * exactly when slots are short; the signal step sends the SIGTERM it
+	 * would, through a pidfd, and is verified the same way. */
+	if (!r->via)
+		r->via = ladder_default(r->action) & ~STEP_BIT(STEP_SQL);
 	if (r->line_match)
 		return;
 	if (!(r->match = strdup(RULE_HEADROOM_MATCH))) {
@@ -321,8 +390,13 @@ static void check_rule(struct pctx *c, struct rule *r)
 {
 	unsigned steps;
 
-	if (r->line_order && !r->headroom) {
-		fail(c, r->line_order, "order needs free = N (a headroom rule)");
+	if ((r->line_order || r->line_lockdown_after) && !r->headroom) {
+		fail(c, r->line_order ? r->line_order : r->line_lockdown_after, "%s needs free = N (a headroom rule)",
+		     r->line_order ? "order" : "lockdown-after");
+		return;
+	}
+	if (r->line_lockdown_allow && !r->line_lockdown_after) {
+		fail(c, r->line_lockdown_allow, "lockdown-allow-role needs lockdown-after (when to lock down)");
 		return;
 	}
 	if (r->headroom)

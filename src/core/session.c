@@ -112,6 +112,15 @@ int cluster_slots_free(const struct pg_cluster *c, size_t used)
 	return c->max_connections - c->su_reserved - c->reserved - (int)(used > INT_MAX / 2 ? INT_MAX / 2 : used);
 }
 
+const char *cluster_slots_text(const struct pg_cluster *c, size_t used, char *buf, size_t len)
+{
+	if (c->max_connections > 0)
+		snprintf(buf, len, "%zu/%d", used, c->max_connections);
+	else
+		snprintf(buf, len, "%zu/?", used);
+	return buf;
+}
+
 size_t cluster_slots_used(const struct pg_cluster *c, const struct session_list *l)
 {
 	size_t i, n = 0;

@@ -216,11 +216,9 @@ void top_count(const struct session_list *l, const struct pg_cluster *c, struct 
 void top_header(const struct pg_cluster *c, const struct top_counts *k, const char *lockdown, char *buf,
 		size_t len)
 {
-	char lbuf[32], max[24] = "?", sql[160];
+	char lbuf[32], slots[48], sql[160];
 	const char *label = cluster_label(c, lbuf, sizeof(lbuf));
 
-	if (c->max_connections > 0)
-		snprintf(max, sizeof(max), "%d", c->max_connections);
 	if (c->sql_ok)
 		snprintf(sql, sizeof(sql), "SQL ok");
 	else if (c->sql_error)
@@ -229,9 +227,9 @@ void top_header(const struct pg_cluster *c, const struct top_counts *k, const ch
 		snprintf(sql, sizeof(sql), "no SQL (not tried)");
 	snprintf(buf, len,
 		 "%s (port %d, %s): %zu sessions (%zu active, %zu idle, %zu idle in transaction, %zu other)"
-		 " | slots %zu/%s | %s | lockdown: %s",
+		 " | slots %s | %s | lockdown: %s",
 		 label, c->port, c->data_dir ? c->data_dir : "?", k->sessions, k->active, k->idle, k->idle_xact,
-		 k->other, k->slots, max, sql, lockdown ? lockdown : "?");
+		 k->other, cluster_slots_text(c, k->slots, slots, sizeof(slots)), sql, lockdown ? lockdown : "?");
 }
 
 static void fmt_bytes(double v, char *buf, size_t len)

@@ -304,6 +304,33 @@ static void name_socket_dir(char **err, const char *host, const char *socket_dir
 	*err = fixed;
 }
 
+/* Our last connections' backends: a ring, newest overwriting oldest. */
+#define OWN_MAX 32
+#define OWN_AGE_MS 60000
+static struct own {
+	pid_t pm, pid;
+	long long at_ms;
+} own[OWN_MAX];
+static unsigned own_next;
+
+static void own_add(pid_t pm, pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	own[own_next++ % OWN_MAX] = (struct own){ pm, pid, clock_mono_ms() };
+}
+
+bool pgsql_own_backend(pid_t pm, pid_t pid)
+{
+	long long now = clock_mono_ms();
+	size_t i;
+
+	for (i = 0; i < OWN_MAX; i++)
+		if (own[i].pid == pid && own[i].pm == pm && own[i].at_ms && now - own[i].at_ms < OWN_AGE_MS)
+			return true;
+	return false;
+}
+
 int pgsql_connect(const struct pg_cluster *c, const char *dsn, PGconn **ret_conn, char **ret_err)
 {
 	return pgsql_connect_at(-1, c, dsn, ret_conn, ret_err);
@@ -352,6 +379,7 @@ int pgsql_connect_at(int proc_dirfd, const struct pg_cluster *c, const char *dsn
 		PQfinish(conn);
 		return r;
 	}
+	own_add(c->pid, PQbackendPID(conn));
 	*ret_conn = conn;
 	return 0;
 }

@@ -21,7 +21,7 @@
 # Needs root (pgevict reads every /proc/PID/fd).  Settings, from the
 # environment: BENCH_SMALL (1000), BENCH_LARGE (5000), BENCH_RUNS (15),
 # BENCH_SLOW_RUNS (7, for lsof), BENCH_WARMUP (2); BENCH_TERMINATE,
-# BENCH_LOCKDOWN, BENCH_AGENT, BENCH_EVENTS, BENCH_TOP, BENCH_RST (1; 0 skips that script, whose
+# BENCH_LOCKDOWN, BENCH_AGENT, BENCH_EVENTS, BENCH_STORM, BENCH_TOP, BENCH_RST (1; 0 skips that script, whose
 # own settings pass through).  Exits 1 when pgevict fails or lists the
 # sessions wrongly, or one of the scripts fails; missing a speed target is
 # reported, not failed.
@@ -298,6 +298,10 @@ events_rc=0
 if [ "${BENCH_EVENTS:-1}" != 0 ]; then
 	BUILD=$BUILD bash "$ROOT/tests/bench/events.sh" || events_rc=$?
 fi
+storm_rc=0
+if [ "${BENCH_STORM:-1}" != 0 ]; then
+	BUILD=$BUILD bash "$ROOT/tests/bench/storm.sh" || storm_rc=$?
+fi
 top_rc=0
 if [ "${BENCH_TOP:-1}" != 0 ]; then
 	BUILD=$BUILD bash "$ROOT/tests/bench/top.sh" || top_rc=$?
@@ -314,5 +318,6 @@ fi
 [ "$lock_rc" = 0 ] || { say "FAILED: tests/bench/lockdown.sh exited $lock_rc"; exit "$lock_rc"; }
 [ "$agent_rc" = 0 ] || { say "FAILED: tests/bench/agent.sh exited $agent_rc"; exit "$agent_rc"; }
 [ "$events_rc" = 0 ] || { say "FAILED: tests/bench/events.sh exited $events_rc"; exit "$events_rc"; }
+[ "$storm_rc" = 0 ] || { say "FAILED: tests/bench/storm.sh exited $storm_rc"; exit "$storm_rc"; }
 [ "$top_rc" = 0 ] || { say "FAILED: tests/bench/top.sh exited $top_rc"; exit "$top_rc"; }
 [ "$rst_rc" = 0 ] || { say "FAILED: tests/bench/rst.sh exited $rst_rc"; exit "$rst_rc"; }

@@ -477,6 +477,35 @@ unit_copy() {
 	refute alive "$backend"
 }
 
+@test "lockdown.conf: the unit with it passes verify; the merge adds IPv4/IPv6 to loopback and write access, nothing else" {
+	command -v systemd-analyze >/dev/null || skip "no systemd-analyze (package systemd)"
+	d=$(mktemp -d)
+	unit_copy "$d"
+	run systemd-analyze security --offline=true --json=short "$d/pgevict-agent.service"
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >"$d/alone.json"
+	mkdir "$d/pgevict-agent.service.d"
+	cp "$TOP/systemd/pgevict-agent.service.d/lockdown.conf" "$d/pgevict-agent.service.d/"
+	run env MANPATH="$d/man" systemd-analyze verify "$d/pgevict-agent.service"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run systemd-analyze security --offline=true --json=short "$d/pgevict-agent.service"
+	[ "$status" -eq 0 ]
+	printf '%s\n' "$output" >"$d/merged.json"
+	set_of() { jq -r --arg f "$2" '.[] | select(.json_field == $f) | .set' "$d/$1.json"; }
+	[ "$(set_of alone RestrictAddressFamilies_AF_INET_INET6)" = true ]
+	[ "$(set_of merged RestrictAddressFamilies_AF_INET_INET6)" = false ]
+	[ "$(set_of alone IPAddressDeny)" = true ]
+	[ "$(set_of merged IPAddressDeny)" = false ]
+	# everything else systemd scores stays as the unit has it
+	diff <(jq -r '.[] | select(.json_field | test("^(RestrictAddressFamilies_AF_INET_INET6|IPAddressDeny)$") | not) | "\(.json_field) \(.set)"' "$d/alone.json") \
+		<(jq -r '.[] | select(.json_field | test("^(RestrictAddressFamilies_AF_INET_INET6|IPAddressDeny)$") | not) | "\(.json_field) \(.set)"' "$d/merged.json")
+	# loopback only, and the writable paths are the ones it says
+	[ "$(sed -n 's/^IPAddressAllow=//p' "$TOP/systemd/pgevict-agent.service.d/lockdown.conf")" = localhost ]
+	[ "$(sed -n 's/^ReadWritePaths=//p' "$TOP/systemd/pgevict-agent.service.d/lockdown.conf")" = "-/etc/postgresql -/var/lib/postgresql -/var/lib/pgevict" ]
+}
+
 @test "make install honours DESTDIR and PREFIX: binary, man page, unit, example rules (none in force)" {
 	d=$(mktemp -d)
 	run make -C "$TOP" --no-print-directory install BUILD="$BUILD" DESTDIR="$d" PREFIX=/opt/pge SYSCONFDIR=/etc
@@ -489,7 +518,9 @@ unit_copy() {
 	# the containers drop-in, not in force until copied to a .conf name
 	cmp "$TOP/systemd/pgevict-agent.service.d/containers.conf" \
 		"$d/etc/systemd/system/pgevict-agent.service.d/containers.conf.example"
-	[ "$(ls "$d/etc/systemd/system/pgevict-agent.service.d")" = containers.conf.example ]
+	cmp "$TOP/systemd/pgevict-agent.service.d/lockdown.conf" \
+		"$d/etc/systemd/system/pgevict-agent.service.d/lockdown.conf.example"
+	[ "$(ls "$d/etc/systemd/system/pgevict-agent.service.d" | paste -sd' ')" = "containers.conf.example lockdown.conf.example" ]
 	run "$d/opt/pge/sbin/pgevict" agent --rules "$d/etc/pgevict/rules.d" --check
 	[ "$status" -eq 0 ]
 	[ "$output" = "0 rules in 0 files: ok" ]

@@ -182,8 +182,35 @@ setup() {
 		[ "$(jq -r .user <<<"$line")" = u1 ]
 		[ "$(jq -r .source <<<"$line")" = proc ]
 	done <"$c2_dir/run/users"
+	# the slots, from the configuration files alone (no SQL)
+	run --separate-stderr "$PGEVICT" --cluster "$c2_port" clusters --json
+	[ "$status" -eq 0 ]
+	[ "$(jq -c .slots <<<"$output")" = '{"used":6,"max":6,"superuser_reserved":2,"reserved":0,"free":0}' ]
+	run --separate-stderr "$PGEVICT" --cluster "$c2_port" ls
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "cluster $c2_name (port $c2_port): slots 6/6 used, 0 free for ordinary roles (2 kept for superusers)" ]
 	pgt_release "$PGT_HOLD_PID"
 	pgt_release "$users"
+}
+
+@test "clusters and ls show slots used/max as pg_stat_activity and the settings count them" {
+	run --separate-stderr "$PGEVICT" --cluster "$c1_port" clusters --json
+	[ "$status" -eq 0 ]
+	slots=$output
+	# pg_stat_activity's client backends, less the psql that asks
+	used=$(pgt_sql c1 "select count(*) - 1 from pg_stat_activity where backend_type = 'client backend'")
+	max=$(pgt_sql c1 "show max_connections")
+	su=$(pgt_sql c1 "show superuser_reserved_connections")
+	[ "$(jq -r .slots.used <<<"$slots")" = "$used" ]
+	[ "$(jq -r .slots.max <<<"$slots")" = "$max" ]
+	[ "$(jq -r .slots.superuser_reserved <<<"$slots")" = "$su" ]
+	[ "$(jq -r .slots.free <<<"$slots")" = "$((max - su - used))" ]
+	run --separate-stderr "$PGEVICT" --cluster "$c1_port" clusters
+	[ "$status" -eq 0 ]
+	[ "$(awk 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "SLOTS") c = i } NR == 2 { print $c }' <<<"$output")" = "$used/$max" ]
+	run --separate-stderr "$PGEVICT" --cluster "$c1_port" ls --no-sql
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "cluster $c1_name (port $c1_port): slots $used/$max used, $((max - su - used)) free for ordinary roles ($su kept for superusers)" ]
 }
 
 @test "a client stalled in authentication with a title-like user name is reported with its real port" {

@@ -141,6 +141,13 @@ static const struct {
 	  "..........................................................................................\n",
 	  4, "line too long" },
 	/* headroom rules */
+	{ "[a]\nmatch = --all\naction = terminate\nlockdown-after = 10s\n", 4, "lockdown-after needs free = N" },
+	{ "[a]\nfree = 5\nlockdown-allow-role = dba\n", 3, "lockdown-allow-role needs lockdown-after" },
+	{ "[a]\nfree = 5\nlockdown-after = 500ms\n", 3, "bad lockdown-after '500ms'" },
+	{ "[a]\nfree = 5\nlockdown-after = 2h\n", 3, "bad lockdown-after '2h'" },
+	{ "[a]\nfree = 5\nlockdown-after = 1s\nlockdown-allow-role = ,\n", 4, "lockdown-allow-role is empty" },
+	{ "[a]\nfree = 5\nlockdown-after = 1s\nlockdown-allow-role = a\"b\n", 4, "is no role name" },
+	{ "[a]\nfree = 5\nlockdown-after = 1s\nlockdown-after = 2s\n", 4, "given twice" },
 	{ "[h]\nfree = 0\n", 2, "bad free '0'" },
 	{ "[h]\nfree = 10001\n", 2, "bad free" },
 	{ "[h]\nfree = -3\n", 2, "bad free" },
@@ -382,6 +389,28 @@ static void test_headroom_parse(void **state)
 	assert_int_equal(set.v[1].action, ACTION_SEVER);
 	assert_int_equal(set.v[1].sel.nusers, 1);
 	assert_string_equal(rule_order_name(ORDER_OLDEST), "oldest");
+	/* no sql step unless named: it would take a slot to make one */
+	assert_int_equal(set.v[0].via, STEP_BIT(STEP_SIGNAL) | STEP_BIT(STEP_DESTROY) | STEP_BIT(STEP_RST));
+	assert_int_equal(set.v[1].via, STEP_BIT(STEP_DESTROY) | STEP_BIT(STEP_RST));
+	rules_clear(&set);
+	assert_int_equal(parse("[room]\nfree = 5\nvia = sql,signal\n", &set, &err), 0);
+	assert_int_equal(set.v[0].via, STEP_BIT(STEP_SQL) | STEP_BIT(STEP_SIGNAL));
+	rules_clear(&set);
+	/* lockdown-after and lockdown-allow-role */
+	assert_int_equal(parse("[room]\nfree = 5\nlockdown-after = 10s\nlockdown-allow-role = dba, mon,dba\n", &set,
+			       &err),
+			 0);
+	assert_int_equal(set.v[0].lockdown_after_ms, 10000);
+	assert_int_equal(set.v[0].nlockdown_allow, 2);
+	assert_string_equal(set.v[0].lockdown_allow[0], "dba");
+	assert_string_equal(set.v[0].lockdown_allow[1], "mon");
+	rules_clear(&set);
+	assert_int_equal(parse("[room]\nfree = 5\nlockdown-after = 10s\n", &set, &err), 0);
+	assert_int_equal(set.v[0].nlockdown_allow, 0);
+	rules_clear(&set);
+	/* a rule that is not a headroom one keeps the action's whole ladder */
+	assert_int_equal(parse("[a]\nmatch = --all\naction = terminate\n", &set, &err), 0);
+	assert_int_equal(set.v[0].via, 0u);
 	rules_clear(&set);
 	/* not a headroom rule: still needs match and action */
 	assert_int_equal(parse("[a]\nmatch = --all\n", &set, &err), -EINVAL);
