@@ -24,18 +24,7 @@ N=${BENCH_EVENTS_N:-200}
 PN=${BENCH_EVENTS_POLL_N:-20}
 INTERVAL=5s
 
-AGENT=
-stop_agent() {
-	local rc=0
-	[ -n "$AGENT" ] || return 0
-	kill -TERM "$AGENT" 2>/dev/null || true
-	wait "$AGENT" || rc=$?
-	AGENT=
-	return "$rc"
-}
-trap 'stop_agent || true; pgt_cleanup' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_agent_traps
 say "making a cluster"
 pgt_cluster_create c autovacuum=off
 pgt_sql c "create role ev login" >/dev/null

@@ -65,3 +65,23 @@ bench_room() {
 	[ "$mem_mb" -gt $((n * 3)) ] ||     # about 3 MB a backend, to be safe
 		die "only ${mem_mb} MB available: $n backends need about $((n * 3)) MB (set $knob lower)"
 }
+
+# bench_agent_traps: AGENT (empty) for a script that runs `pgevict agent`
+# in the background, stop_agent (SIGTERM, wait, its exit status; 0 when
+# none runs), and the traps: on exit the agent is stopped and the
+# clusters removed; INT and TERM exit with 130 and 143.
+bench_agent_traps() {
+	AGENT=
+	trap 'stop_agent || true; pgt_cleanup' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+stop_agent() {
+	local rc=0
+	[ -n "$AGENT" ] || return 0
+	kill -TERM "$AGENT" 2>/dev/null || true
+	wait "$AGENT" || rc=$?
+	AGENT=
+	return "$rc"
+}

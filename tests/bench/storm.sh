@@ -37,18 +37,7 @@ CLIENTS=${BENCH_STORM_CLIENTS:-100}
 [ "$SECS" -ge 5 ] || die "BENCH_STORM_S must be at least 5"
 bench_room "$((CLIENTS + 64))" BENCH_STORM_CLIENTS
 
-AGENT=
-stop_agent() {
-	local rc=0
-	[ -n "$AGENT" ] || return 0
-	kill -TERM "$AGENT" 2>/dev/null || true
-	wait "$AGENT" || rc=$?
-	AGENT=
-	return "$rc"
-}
-trap 'stop_agent || true; pgt_cleanup' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_agent_traps
 say "making a cluster (max_connections = 50)"
 pgt_cluster_create c max_connections=50 superuser_reserved_connections=3 autovacuum=off
 pgt_sql c "create role storm login; create role probe login" >/dev/null

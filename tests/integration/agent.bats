@@ -394,17 +394,18 @@ unit_copy() {
 		>"$1/pgevict-agent.service"
 }
 
-@test "containers.conf: the unit with it passes verify; systemd's merge adds CAP_SYS_ADMIN and network namespaces, nothing else" {
-	command -v systemd-analyze >/dev/null || skip "no systemd-analyze (package systemd)"
-	d=$(mktemp -d)
+# dropin_scores DIR NAME: the unit copied to DIR (unit_copy), systemd's
+# view of its confinement in DIR/alone.json; then with the drop-in NAME
+# beside it, where systemd looks for NAME.service.d: it must pass verify
+# with nothing to say, and its view goes to DIR/merged.json.
+dropin_scores() {
+	local d=$1
 	unit_copy "$d"
-	# the unit alone, systemd's view of its confinement
 	run systemd-analyze security --offline=true --json=short "$d/pgevict-agent.service"
 	[ "$status" -eq 0 ]
 	printf '%s\n' "$output" >"$d/alone.json"
-	# with the drop-in beside it, where systemd looks for NAME.service.d
 	mkdir "$d/pgevict-agent.service.d"
-	cp "$TOP/systemd/pgevict-agent.service.d/containers.conf" "$d/pgevict-agent.service.d/"
+	cp "$TOP/systemd/pgevict-agent.service.d/$2" "$d/pgevict-agent.service.d/"
 	run env MANPATH="$d/man" systemd-analyze verify "$d/pgevict-agent.service"
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -412,6 +413,12 @@ unit_copy() {
 	run systemd-analyze security --offline=true --json=short "$d/pgevict-agent.service"
 	[ "$status" -eq 0 ]
 	printf '%s\n' "$output" >"$d/merged.json"
+}
+
+@test "containers.conf: the unit with it passes verify; systemd's merge adds CAP_SYS_ADMIN and network namespaces, nothing else" {
+	command -v systemd-analyze >/dev/null || skip "no systemd-analyze (package systemd)"
+	d=$(mktemp -d)
+	dropin_scores "$d" containers.conf
 	# "set": true means the restriction holds (~CAP_SYS_ADMIN: not in the
 	# bounding set; ~net: no network namespaces)
 	[ "$(jq -r '.[] | select(.json_field == "CapabilityBoundingSet_CAP_SYS_ADMIN") | .set' "$d/alone.json")" = true ]
@@ -480,19 +487,7 @@ unit_copy() {
 @test "lockdown.conf: the unit with it passes verify; the merge adds IPv4/IPv6 to loopback and write access, nothing else" {
 	command -v systemd-analyze >/dev/null || skip "no systemd-analyze (package systemd)"
 	d=$(mktemp -d)
-	unit_copy "$d"
-	run systemd-analyze security --offline=true --json=short "$d/pgevict-agent.service"
-	[ "$status" -eq 0 ]
-	printf '%s\n' "$output" >"$d/alone.json"
-	mkdir "$d/pgevict-agent.service.d"
-	cp "$TOP/systemd/pgevict-agent.service.d/lockdown.conf" "$d/pgevict-agent.service.d/"
-	run env MANPATH="$d/man" systemd-analyze verify "$d/pgevict-agent.service"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[ -z "$output" ]
-	run systemd-analyze security --offline=true --json=short "$d/pgevict-agent.service"
-	[ "$status" -eq 0 ]
-	printf '%s\n' "$output" >"$d/merged.json"
+	dropin_scores "$d" lockdown.conf
 	set_of() { jq -r --arg f "$2" '.[] | select(.json_field == $f) | .set' "$d/$1.json"; }
 	[ "$(set_of alone RestrictAddressFamilies_AF_INET_INET6)" = true ]
 	[ "$(set_of merged RestrictAddressFamilies_AF_INET_INET6)" = false ]
