@@ -31,6 +31,7 @@
 /* One line: to the sink (unescaped), or on stderr, escaped (paths, names
  * and PostgreSQL's words in it come from outside; our own text has no
  * control character nor backslash, so only theirs changes). */
+static void vsay(const struct lk *k, bool warning, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 static void vsay(const struct lk *k, bool warning, const char *fmt, va_list ap)
 {
 	char *raw = NULL, *esc;

@@ -61,6 +61,8 @@ struct ax {
 
 /* A line to the caller's SAY or NOTE. */
 static void vreport(const struct lockrun *run, void (*fn)(void *, const char *), const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void vreport(const struct lockrun *run, void (*fn)(void *, const char *), const char *fmt, va_list ap)
 {
 	char *line = NULL;
 

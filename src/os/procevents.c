@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,24 +31,21 @@
 #define OFF_FORK_PARENT (EV_OFF + offsetof(struct proc_event, event_data.fork.parent_tgid))
 #define OFF_EXIT_PARENT (EV_OFF + offsetof(struct proc_event, event_data.exit.parent_tgid))
 
+/* Subscribe or not: a netlink header, a connector header and OP, in one
+ * buffer (struct cn_msg ends in a flexible array: no struct can hold it
+ * and what follows). */
 static int mcast(int fd, enum proc_cn_mcast_op op)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct cn_msg cn;
-		enum proc_cn_mcast_op op;
-	} __attribute__((packed)) m;
+	uint8_t m[NLMSG_HDRLEN + sizeof(struct cn_msg) + sizeof(op)] __attribute__((aligned(8)));
+	struct nlmsghdr nh = { .nlmsg_len = sizeof(m), .nlmsg_type = NLMSG_DONE };
+	struct cn_msg cn = { .id = { .idx = CN_IDX_PROC, .val = CN_VAL_PROC }, .len = sizeof(op) };
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 
-	memset(&m, 0, sizeof(m));
-	m.nh.nlmsg_len = sizeof(m);
-	m.nh.nlmsg_type = NLMSG_DONE;
-	m.nh.nlmsg_pid = 0;
-	m.cn.id.idx = CN_IDX_PROC;
-	m.cn.id.val = CN_VAL_PROC;
-	m.cn.len = sizeof(m.op);
-	m.op = op;
-	if (sendto(fd, &m, sizeof(m), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	memset(m, 0, sizeof(m));
+	memcpy(m, &nh, sizeof(nh));
+	memcpy(m + NLMSG_HDRLEN, &cn, sizeof(cn));
+	memcpy(m + NLMSG_HDRLEN + sizeof(cn), &op, sizeof(op));
+	if (sendto(fd, m, sizeof(m), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
 	return 0;
 }
