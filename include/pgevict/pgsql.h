@@ -59,12 +59,16 @@ int pgsql_connect_at(int proc_dirfd, const struct pg_cluster *c, const char *dsn
 
 /*
  * Whether PID (as the server of postmaster PM numbers it: its own pid
- * namespace's) was the backend of one of our last connections, made less
- * than a minute ago.  The agent's process events ask it, so that the
- * backend of its own SQL is never taken for a new client (each pass's
- * connection would otherwise ask for the next pass).
+ * namespace's), a backend that started at START_US (wall clock;
+ * TIME_UNKNOWN: not known), was the backend of one of our last
+ * connections, made less than a minute ago (a process that started well
+ * after that connection is another one with its pid).  The agent's
+ * process events ask it, so that the backend of its own SQL is never
+ * taken for a new client (each pass's connection would otherwise ask for
+ * the next pass), and discovery, so that a backend of ours still exiting
+ * is never counted or listed.
  */
-bool pgsql_own_backend(pid_t pm, pid_t pid);
+bool pgsql_own_backend(pid_t pm, pid_t pid, int64_t start_us);
 
 /* Read pg_stat_activity.  0 or -EIO (-ETIMEDOUT, -EINTR: the connection
  * is then given up, only pgsql_close is left to do) with *ret_err set.

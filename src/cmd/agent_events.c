@@ -191,7 +191,7 @@ static int pend_check(struct agent *a, const struct pend *p, int64_t now_us)
 	inner = p->pid;
 	if ((c->ns_own & NS_PID) && procfs_inner_pid(a->pfd, p->pid, &inner) < 0)
 		return 0;
-	if (pgsql_own_backend(c->pid, inner))
+	if (pgsql_own_backend(c->pid, inner, TIME_UNKNOWN))
 		return 0;
 	if (procfs_read(a->pfd, p->pid, "cmdline", TITLE_MAX, &buf, &len) < 0)
 		return 0;

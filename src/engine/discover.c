@@ -387,6 +387,26 @@ static int enrich(const struct scan *x, struct discovery *d, struct pg_cluster *
 	return r;
 }
 
+/* Leave out the backends of our own earlier connections still exiting
+ * (an agent's last pass): not a client's, and no slot to count. */
+static void drop_own(struct session_list *l)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < l->n; i++) {
+		struct session *s = &l->v[i];
+		if (s->cluster && s->is_client &&
+		    pgsql_own_backend(s->cluster->pid, s->ns_pid > 0 ? s->ns_pid : s->pid, s->start_us)) {
+			session_clear(s);
+			continue;
+		}
+		if (n != i)
+			l->v[n] = *s;
+		n++;
+	}
+	l->n = n;
+}
+
 int discover(const struct discover_opts *o, struct discovery *ret)
 {
 	struct scan x;
@@ -413,6 +433,7 @@ int discover(const struct discover_opts *o, struct discovery *ret)
 	};
 	if ((r = join_sessions(&in, &ret->sessions)) < 0)
 		goto out;
+	drop_own(&ret->sessions);
 	if (!o->no_sql)
 		for (k = 0; k < ret->clusters.n; k++)
 			if ((r = enrich(&x, ret, ret->clusters.v[k], o)) < 0)

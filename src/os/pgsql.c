@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,28 +308,36 @@ static void name_socket_dir(char **err, const char *host, const char *socket_dir
 /* Our last connections' backends: a ring, newest overwriting oldest. */
 #define OWN_MAX 32
 #define OWN_AGE_MS 60000
+#define OWN_START_SLACK_US 2000000   /* /proc's start time: clock ticks */
 static struct own {
 	pid_t pm, pid;
-	long long at_ms;
+	long long at_ms;             /* monotonic, when we connected */
+	int64_t at_us;               /* wall clock, the same */
 } own[OWN_MAX];
 static unsigned own_next;
+static pthread_mutex_t own_lock = PTHREAD_MUTEX_INITIALIZER;  /* top connects from two threads */
 
 static void own_add(pid_t pm, pid_t pid)
 {
 	if (pid <= 0)
 		return;
-	own[own_next++ % OWN_MAX] = (struct own){ pm, pid, clock_mono_ms() };
+	pthread_mutex_lock(&own_lock);
+	own[own_next++ % OWN_MAX] = (struct own){ pm, pid, clock_mono_ms(), clock_wall_us() };
+	pthread_mutex_unlock(&own_lock);
 }
 
-bool pgsql_own_backend(pid_t pm, pid_t pid)
+bool pgsql_own_backend(pid_t pm, pid_t pid, int64_t start_us)
 {
 	long long now = clock_mono_ms();
+	bool found = false;
 	size_t i;
 
-	for (i = 0; i < OWN_MAX; i++)
-		if (own[i].pid == pid && own[i].pm == pm && own[i].at_ms && now - own[i].at_ms < OWN_AGE_MS)
-			return true;
-	return false;
+	pthread_mutex_lock(&own_lock);
+	for (i = 0; i < OWN_MAX && !found; i++)
+		found = own[i].pid == pid && own[i].pm == pm && own[i].at_ms && now - own[i].at_ms < OWN_AGE_MS &&
+			(start_us == TIME_UNKNOWN || start_us <= own[i].at_us + OWN_START_SLACK_US);
+	pthread_mutex_unlock(&own_lock);
+	return found;
 }
 
 int pgsql_connect(const struct pg_cluster *c, const char *dsn, PGconn **ret_conn, char **ret_err)
